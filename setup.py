@@ -1,0 +1,58 @@
+"""Install definition for bert_keras (the one place that lists requirements)."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+ABOUT: dict = {}
+exec((HERE / "bert_keras" / "version.py").read_text(), ABOUT)
+
+# The pinned TF 2.20 stack: tf-models-official 2.20.0 requires tensorflow~=2.20.0 and
+# tensorflow-text~=2.20.0; tensorflow-hub 0.16.1 imports pkg_resources, which setuptools
+# 81 and newer no longer ship.
+INSTALL_REQUIRES = [
+    "tensorflow~=2.20.0",
+    "tensorflow-text~=2.20.0",
+    "tf-models-official==2.20.0",
+    "tf-keras~=2.20.0",
+    "tensorflow-hub==0.16.1",
+    "setuptools<81",
+    "tensorboard",
+    "numpy",
+    "pandas",
+    "pyyaml",
+    "tqdm",
+    "scikit-learn",
+    "matplotlib",
+    "safetensors",
+]
+
+EXTRAS_REQUIRE = {
+    "dev": [
+        "pytest",
+        "pytest-timeout",
+        "ruff",
+        "transformers",
+        # The exact CPU build that lies on the build machines' disk: an unpinned torch
+        # pulls several GB of CUDA wheels.
+        "torch==2.13.0",
+        "safetensors",
+    ],
+    "lite": ["ai-edge-litert"],
+}
+
+setup(
+    name="bert_keras",
+    version=ABOUT["__version__"],
+    description="Fine-tune TF-Hub BERT encoders for text classification with Keras; "
+    "export to TF Serving and TFLite.",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["bert_keras", "bert_keras.*"]),
+    install_requires=INSTALL_REQUIRES,
+    extras_require=EXTRAS_REQUIRE,
+    entry_points={"console_scripts": ["bert-keras=bert_keras.cli:main"]},
+)
