@@ -1,0 +1,36 @@
+"""bert_keras: fine-tune TF-Hub BERT encoders for text classification with tf_keras.
+
+The public API is imported lazily so that `import bert_keras` stays fast and the
+TensorFlow stack loads only when a function that needs it is called.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from bert_keras.version import __version__
+
+_EXPORTS = {
+    "load_encoder": "bert_keras.hub.loader",
+    "EncoderLayers": "bert_keras.hub.loader",
+    "resolve_handle": "bert_keras.hub.handles",
+    "presets": "bert_keras.hub.presets",
+    "Preset": "bert_keras.hub.presets",
+    "prepare_preset": "bert_keras.hub.prepare",
+    "prepare_dataset": "bert_keras.data.datasets",
+    "convert_hf": "bert_keras.convert.hf",
+    "BertKerasError": "bert_keras.errors",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'bert_keras' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

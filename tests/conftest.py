@@ -1,0 +1,90 @@
+"""Shared fixtures: a tiny random-weight BERT (built by the real export path) and the
+real MiniLM preset (prepared once into $BERT_KERAS_HOME)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+WORDS = [
+    "the", "a", "an", "and", "or", "but", "not", "no", "is", "was", "are", "were", "be",
+    "been", "it", "this", "that", "i", "you", "he", "she", "we", "they", "my", "your",
+    "his", "her", "our", "their", "me", "him", "them", "to", "of", "in", "on", "at", "for",
+    "with", "without", "from", "by", "as", "drug", "drugs", "pain", "side", "effect",
+    "effects", "doctor", "took", "take", "taking", "day", "days", "week", "weeks", "month",
+    "months", "year", "years", "good", "great", "excellent", "best", "better", "works",
+    "worked", "work", "help", "helped", "helps", "bad", "worse", "worst", "terrible",
+    "horrible", "awful", "nausea", "headache", "sleep", "weight", "gain", "lost", "loss",
+    "anxiety", "depression", "dose", "mg", "pill", "pills", "first", "after", "before",
+    "now", "still", "very", "so", "too", "really", "never", "ever", "again", "would",
+    "could", "should", "will", "can", "cannot", "don", "didn", "t", "s", "life", "feel",
+    "felt", "feeling", "happy", "sad", "okay", "fine", "neutral", "positive", "negative",
+    "love", "hate", "recommend", "price", "food", "service", "hello", "world", "cafe",
+    "test", "time", "have", "has", "had", "do", "does", "did", "get", "got", "make", "made",
+    "like", "just", "only",
+]
+PUNCTUATION = list("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+CHARS = list("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def write_vocab(path: Path, *, cased: bool = False) -> Path:
+    """A small WordPiece vocabulary covering English letters, digits and common words."""
+    words = WORDS + [w.capitalize() for w in WORDS] if cased else WORDS
+    letters = CHARS + ([c.upper() for c in CHARS if c.isalpha()] if cased else [])
+    tokens = SPECIALS + PUNCTUATION + letters + ["##" + c for c in letters] + words
+    seen, unique = set(), []
+    for token in tokens:
+        if token not in seen:
+            seen.add(token)
+            unique.append(token)
+    path.write_text("\n".join(unique) + "\n", encoding="utf-8")
+    return path
+
+
+def make_hf_bert(directory: Path, *, cased: bool = False, pooler: bool = True,
+                 seed: int = 0) -> Path:
+    """Writes a tiny random Hugging Face BertModel (2 layers, hidden 32) with its vocab."""
+    import torch
+    import transformers
+
+    directory.mkdir(parents=True, exist_ok=True)
+    vocab = write_vocab(directory / "vocab.txt", cased=cased)
+    vocab_size = len(vocab.read_text(encoding="utf-8").splitlines())
+    torch.manual_seed(seed)
+    config = transformers.BertConfig(
+        vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=128,
+    )
+    model = transformers.BertModel(config, add_pooling_layer=pooler)
+    model.save_pretrained(directory)
+    (directory / "tokenizer_config.json").write_text(
+        json.dumps({"do_lower_case": not cased}), encoding="utf-8"
+    )
+    return directory
+
+
+@pytest.fixture(scope="session")
+def hf_tiny_dir(tmp_path_factory) -> Path:
+    return make_hf_bert(tmp_path_factory.mktemp("hf") / "tiny-bert")
+
+
+@pytest.fixture(scope="session")
+def tiny_handle(hf_tiny_dir, tmp_path_factory) -> Path:
+    """A TF-Hub handle (encoder + preprocessor) of the tiny random BERT."""
+    from bert_keras.convert.hf import convert_hf
+
+    return convert_hf(hf_tiny_dir, tmp_path_factory.mktemp("handles") / "tiny")
+
+
+@pytest.fixture(scope="session")
+def minilm_handle() -> Path:
+    """The real all-MiniLM-L6-v2 preset (prepared once; later runs reuse the cache)."""
+    from bert_keras.hub.prepare import prepare_preset
+
+    return prepare_preset("minilm-l6-uncased")
