@@ -21,6 +21,11 @@ _EXPORTS = {
     "prepare_dataset": "bert_keras.data.datasets",
     "convert_hf": "bert_keras.convert.hf",
     "BertKerasError": "bert_keras.errors",
+    "Classifier": "bert_keras.models.classifier",
+    "TrainConfig": "bert_keras.config",
+    "train": "bert_keras.training",
+    "evaluate": "bert_keras.training",
+    "get_loss": "bert_keras.losses",
 }
 
 __all__ = ["__version__", *_EXPORTS]

