@@ -82,6 +82,8 @@ _TRAIN_FLAGS = {
     "--label-smoothing": ("label_smoothing", float, "label smoothing of cross-entropy losses"),
     "--class-weights": ("class_weights", str, "'balanced' or comma-separated weights"),
     "--focal-gamma": ("focal_gamma", float, "focal loss gamma"),
+    "--focal-alpha": ("focal_alpha", str, "focal loss alpha: a float, comma-separated "
+                      "per-class weights, or 'balanced'"),
     "--pooler": ("pooler", str, "cls | mean | attention (default: cls)"),
     "--dropout": ("dropout", float, "dropout before the head (default: 0.1)"),
     "--frozen-layers": ("frozen_layers", int, "freeze embeddings and this many lower blocks"),
@@ -90,6 +92,12 @@ _TRAIN_FLAGS = {
     "--early-stopping-patience": ("early_stopping_patience", int,
                                   "epochs without improvement before stopping (0: off)"),
     "--monitor": ("monitor", str, "metric choosing the best checkpoint (default: val_macro_f1)"),
+    "--weight-decay": ("weight_decay", float, "AdamW weight decay (default: 0.01)"),
+    "--clip-norm": ("clip_norm", float, "gradient clipping by global norm (default: 1.0)"),
+    "--validation-fraction": ("validation_fraction", float,
+                              "share of train held out without --validation (default: 0.1)"),
+    "--backup-every-steps": ("backup_every_steps", int,
+                             "resumable backup every N steps (0: every epoch; default: 20)"),
     "--seed": ("seed", int, "random seed (default: 42)"),
     "--output": ("output", str, "run directory (default: runs/<data>-<encoder>)"),
 }
@@ -107,6 +115,10 @@ def _train(args: argparse.Namespace) -> None:
         overrides["freeze_encoder"] = True
     if overrides.get("class_weights") and overrides["class_weights"] != "balanced":
         overrides["class_weights"] = [float(w) for w in overrides["class_weights"].split(",")]
+    alpha = overrides.get("focal_alpha")
+    if alpha and alpha != "balanced":
+        values = [float(a) for a in alpha.split(",")]
+        overrides["focal_alpha"] = values[0] if len(values) == 1 else values
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if args.config:
         config = TrainConfig.from_yaml(args.config, **overrides)

@@ -51,9 +51,12 @@ def _csv(rows: list[dict[str, Any]]) -> str:
     labels = list(rows[0]["probabilities"]) if rows else []
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["source", "text", "label", "label_id", *[f"p_{lab}" for lab in labels]])
+    top_k = bool(rows) and "top_k" in rows[0]
+    writer.writerow(["source", "text", "label", "label_id", *[f"p_{lab}" for lab in labels],
+                     *(["top_k"] if top_k else [])])
     for row in rows:
         label = row.get("label", "|".join(row.get("labels", [])))
+        ranked = ["|".join(f"{lab}:{p:.6f}" for lab, p in row["top_k"])] if top_k else []
         writer.writerow([row["source"], row["text"], label, row.get("label_id", ""),
-                         *[f"{row['probabilities'][lab]:.6f}" for lab in labels]])
+                         *[f"{row['probabilities'][lab]:.6f}" for lab in labels], *ranked])
     return buffer.getvalue()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -117,6 +118,8 @@ def train(config: TrainConfig | dict[str, Any]) -> TrainResult:
           file=sys.stderr)
     history = model.fit(train_ds, validation_data=validation_ds, epochs=config.epochs,
                         callbacks=callbacks, verbose=1 if sys.stderr.isatty() else 2)
+    # BackupAndRestore deletes only its own sub-folder; a finished run leaves no backup.
+    shutil.rmtree(run_dir / "backup", ignore_errors=True)
     if best.best() is not None:
         model.load_weights(best.weights_path).expect_partial()
     model.save_to(run_dir / "model")

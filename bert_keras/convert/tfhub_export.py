@@ -32,7 +32,7 @@ from bert_keras.layers.normalizing_tokenizer import NormalizingBertTokenizer
 from bert_keras.layers.pack_inputs import PackInputsSavedModelWrapper
 
 HANDLE_FILE = "bert_keras_handle.json"
-HANDLE_FORMAT = 1
+HANDLE_FORMAT = 2  # 2: dropout ops carry fixed seeds (reproducible fine-tuning)
 
 
 def export_encoder(encoder, export_dir: str | Path, *, vocab_file: str | Path,
@@ -114,6 +114,9 @@ def write_handle(out_dir: str | Path, *, encoder, config: EncoderConfig,
         The handle directory.
     """
     out_dir = Path(out_dir)
+    # Random ops traced into the SavedModel (the encoder's dropout) take their seeds from
+    # the global seed at export time; unseeded, fine-tuning could not be reproduced.
+    tf.random.set_seed(0)
     with atomic_directory(out_dir, overwrite=overwrite) as tmp:
         shutil.copyfile(vocab_file, tmp / "vocab.txt")
         vocab = tmp / "vocab.txt"
