@@ -17,6 +17,8 @@ INSTALL_REQUIRES = [
     "tf-models-official==2.20.0",
     "tf-keras~=2.20.0",
     "tensorflow-hub==0.16.1",
+    # warm-up records (PredictionLog) and the gRPC client; the 2.20 line matches TF 2.20
+    "tensorflow-serving-api~=2.20.0",
     "setuptools<81",
     "tensorboard",
     "numpy",

@@ -26,6 +26,7 @@ _EXPORTS = {
     "train": "bert_keras.training",
     "evaluate": "bert_keras.training",
     "get_loss": "bert_keras.losses",
+    "export_saved_model": "bert_keras.export.saved_model",
 }
 
 __all__ = ["__version__", *_EXPORTS]

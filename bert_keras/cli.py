@@ -173,6 +173,38 @@ def _predict(args: argparse.Namespace) -> None:
         print(f"skipped {row}", file=sys.stderr)
 
 
+def _export(args: argparse.Namespace) -> None:
+    from bert_keras.export import saved_model
+
+    result = saved_model(args.model, name=args.name, version=args.version,
+                         base_dir=args.base_dir, overwrite=args.overwrite,
+                         threshold=args.threshold, quiet=True)
+    print(result.usage)
+    print("TF Text ops the model needs (stock tensorflow/serving links them): "
+          + (", ".join(result.ops.text) or "none"))
+
+
+def _serve_check(args: argparse.Namespace) -> None:
+    import json
+
+    from bert_keras.serving import RestClient, client_for
+
+    client = client_for(args.url, args.model, args.version, timeout=args.timeout)
+    texts = args.text or ["This medicine worked well and I had no side effects."]
+    pairs = args.text_pair or None
+    if isinstance(client, RestClient):
+        for state in client.status():
+            print(f"model {client.endpoint.model} version {state.get('version')}: "
+                  f"{state.get('state')}")
+        results = client.predict(texts, pairs, signature=args.signature,
+                                 columnar=args.columnar)
+    else:
+        results = client.predict(texts, pairs, signature=args.signature)
+    for i, result in enumerate(results):
+        row = {"text": texts[i], **({"text_pair": pairs[i]} if pairs else {}), **result}
+        print(json.dumps(row, ensure_ascii=False))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bert-keras",
@@ -254,6 +286,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=32)
     _add_column_flags(p)
     p.set_defaults(func=_predict)
+
+    p = sub.add_parser(
+        "export",
+        help="export a trained run for TF Serving (versioned SavedModel taking raw text)",
+        description="Export a trained run as <base-dir>/<name>/<version>/, a SavedModel "
+        "with signatures serving_default (strings in; probabilities, label_id, label, "
+        "logits out), predict_ids (token ids in) and classify (tf.Example in), warm-up "
+        "requests and a models.config; prints the docker and curl commands. The version "
+        "folder appears atomically.",
+    )
+    p.add_argument("--model", required=True, metavar="RUN_DIR", help="a run directory")
+    p.add_argument("--format", choices=["saved_model"], default="saved_model",
+                   help="export format (default: saved_model, for TF Serving)")
+    p.add_argument("--name", default=None,
+                   help="model name, the folder under --base-dir (default: the run's name)")
+    p.add_argument("--version", type=int, default=None,
+                   help="version number (default: one more than the highest present)")
+    p.add_argument("--base-dir", default="saved_models", metavar="DIR",
+                   help="the base directory TF Serving watches (default: ./saved_models)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing version")
+    p.add_argument("--threshold", type=float, default=0.5,
+                   help="multi-label models: probability from which a label is predicted")
+    p.set_defaults(func=_export)
+
+    p = sub.add_parser(
+        "serve-check",
+        help="send texts to a model served by TF Serving and print the answer",
+        description="Query a TF Serving model: URL is http://HOST:8501/v1/models/NAME"
+        "[/versions/N] (REST) or grpc://HOST:8500 with --model (gRPC). Prints the model's "
+        "version states (REST) and one JSON line per text.",
+    )
+    p.add_argument("url", metavar="URL", help="REST or grpc:// address of the served model")
+    p.add_argument("--model", default=None, help="model name (when not in URL)")
+    p.add_argument("--version", type=int, default=None, help="version (default: latest)")
+    p.add_argument("--text", action="append", metavar="TEXT", help="a text (repeatable)")
+    p.add_argument("--text-pair", action="append", metavar="TEXT",
+                   help="second segment of each text, for pair models (repeatable)")
+    p.add_argument("--signature", default="serving_default", help="signature to call")
+    p.add_argument("--columnar", action="store_true",
+                   help="REST: columnar request format (inputs) instead of rows (instances)")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    p.set_defaults(func=_serve_check)
     return parser
 
 
