@@ -136,8 +136,7 @@ class KerasSide:
             keras.mixed_precision.set_global_policy("mixed_bfloat16")
         keras.utils.set_random_seed(args.seed)
         self.model = Classifier(PRESET, labels, seq_length=args.max_seq_length)
-        num_layers = int(self.model._untracked.resolved.info.get("config", {})
-                         .get("num_layers", 6))
+        num_layers = int(self.model.encoder_config.get("num_layers", 6))
         self.model.compile(
             optimizer=create_optimizer(learning_rate=args.learning_rate, total_steps=total_steps,
                                        warmup_steps=int(0.1 * total_steps),

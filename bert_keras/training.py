@@ -153,8 +153,7 @@ def _build_model(config: TrainConfig, data: RunData) -> Classifier:
 
 
 def _num_layers(model: Classifier) -> int:
-    info = model._untracked.resolved.info.get("config", {})
-    return int(info.get("num_layers", 12))
+    return int(model.encoder_config.get("num_layers", 12))
 
 
 def _label_ids(data: RunData) -> np.ndarray | None:

@@ -115,7 +115,7 @@ def _pick_version(model_dir: Path, version: int | None, overwrite: bool) -> int:
 
 
 def _vocab_file(model) -> Path:
-    resolved = model._untracked.resolved
+    resolved = model.resolved_handle
     candidates = [Path(resolved.preprocessor) / "assets" / VOCAB_FILE]
     if resolved.vocab_file is not None:
         candidates.append(Path(resolved.vocab_file))

@@ -93,6 +93,16 @@ class Classifier(keras.Model):
     def labels(self) -> list[str]:
         return self.settings["labels"]
 
+    @property
+    def resolved_handle(self):
+        """Where the encoder and preprocessor came from (`ResolvedHandle`)."""
+        return self._untracked.resolved
+
+    @property
+    def encoder_config(self) -> dict[str, Any]:
+        """The encoder's architecture as its handle records it ({} for other TF-Hub models)."""
+        return dict(self.resolved_handle.info.get("config", {}))
+
     def get_config(self) -> dict[str, Any]:
         return dict(self.settings)
 
