@@ -174,6 +174,12 @@ def _predict(args: argparse.Namespace) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
+    if args.format == "tflite":
+        _export_tflite(args)
+        return
+    if args.quantize is not None or args.output is not None or args.seq_length is not None:
+        raise BertKerasError("--quantize, --output and --seq-length apply to --format tflite "
+                             "only")
     from bert_keras.export import saved_model
 
     result = saved_model(args.model, name=args.name, version=args.version,
@@ -182,6 +188,14 @@ def _export(args: argparse.Namespace) -> None:
     print(result.usage)
     print("TF Text ops the model needs (stock tensorflow/serving links them): "
           + (", ".join(result.ops.text) or "none"))
+
+
+def _export_tflite(args: argparse.Namespace) -> None:
+    from bert_keras.export.tflite import export_tflite, main_summary
+
+    result = export_tflite(args.model, args.output, quantize=args.quantize or "none",
+                           seq_length=args.seq_length, overwrite=args.overwrite)
+    print(main_summary(result))
 
 
 def _serve_check(args: argparse.Namespace) -> None:
@@ -289,23 +303,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "export",
-        help="export a trained run for TF Serving (versioned SavedModel taking raw text)",
+        help="export a trained run for TF Serving (SavedModel) or TFLite (ARM bundle)",
         description="Export a trained run as <base-dir>/<name>/<version>/, a SavedModel "
         "with signatures serving_default (strings in; probabilities, label_id, label, "
         "logits out), predict_ids (token ids in) and classify (tf.Example in), warm-up "
         "requests and a models.config; prints the docker and curl commands. The version "
-        "folder appears atomically.",
+        "folder appears atomically. --format tflite writes a bundle (model.tflite with "
+        "builtin ops only, vocab.txt, labels.txt, model.json, report.json) and its zip.",
     )
     p.add_argument("--model", required=True, metavar="RUN_DIR", help="a run directory")
-    p.add_argument("--format", choices=["saved_model"], default="saved_model",
-                   help="export format (default: saved_model, for TF Serving)")
+    p.add_argument("--format", choices=["saved_model", "tflite"], default="saved_model",
+                   help="export format (default: saved_model, for TF Serving; tflite: a "
+                   "builtin-ops .tflite bundle taking token ids, for phones and ARM boards)")
+    p.add_argument("--quantize", choices=["none", "float16", "dynamic", "int8"], default=None,
+                   help="tflite: quantisation (default: none, float32; int8 is calibrated "
+                   "on the run's training texts)")
+    p.add_argument("--output", default=None, metavar="BUNDLE_DIR",
+                   help="tflite: the bundle directory (default: RUN_DIR/tflite-<quantize>)")
+    p.add_argument("--seq-length", type=int, default=None,
+                   help="tflite: fixed sequence length (default: the model's)")
     p.add_argument("--name", default=None,
                    help="model name, the folder under --base-dir (default: the run's name)")
     p.add_argument("--version", type=int, default=None,
                    help="version number (default: one more than the highest present)")
     p.add_argument("--base-dir", default="saved_models", metavar="DIR",
                    help="the base directory TF Serving watches (default: ./saved_models)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing version")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing version (tflite: an existing bundle)")
     p.add_argument("--threshold", type=float, default=0.5,
                    help="multi-label models: probability from which a label is predicted")
     p.set_defaults(func=_export)

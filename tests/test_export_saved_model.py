@@ -300,7 +300,7 @@ def test_help_lists_export_and_serve_check():
     result = cli("export", "--help", timeout=60)
     for flag in ("--model", "--format", "--name", "--version", "--base-dir", "--overwrite"):
         assert flag in result.stdout, flag
-    assert "{saved_model}" in result.stdout
+    assert "{saved_model,tflite}" in result.stdout
     result = cli("serve-check", "--help", timeout=60)
     for flag in ("--model", "--version", "--text", "--text-pair", "--columnar"):
         assert flag in result.stdout, flag

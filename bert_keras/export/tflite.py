@@ -1,0 +1,399 @@
+"""Exports a trained run as a TFLite bundle for phones and ARM boards (builtin ops only).
+
+    run directory --Classifier.load--> concrete function on int32 ids [1, seq_length]
+        (input_word_ids, input_mask, input_type_ids -> probabilities)
+        --TFLiteConverter, TFLITE_BUILTINS only (int8: TFLITE_BUILTINS_INT8, calibrated on
+          training texts)--> model.tflite --op check (no Flex, no custom ops)-->
+        bundle: model.tflite, vocab.txt, labels.txt, model.json, report.json  (+ .zip)
+
+The string-input model would need Flex and tf-text custom ops (DESIGN.md section 2), so
+the tokenizer runs beside the model: `model.json` says how (casing, special token ids).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import tensorflow as tf
+
+from bert_keras.export import tflite_report as measure
+from bert_keras.export.saved_model import (
+    LABELS_FILE,
+    VOCAB_FILE,
+    ExportError,
+    _check_run,
+    _vocab_file,
+    model_facts,
+)
+from bert_keras.layers.preprocessor import INPUT_NAMES
+
+if TYPE_CHECKING:
+    from bert_keras.layers.preprocessor import BertPreprocessor
+    from bert_keras.models.classifier import Classifier
+
+QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
+MODEL_FILE = "model.tflite"
+MODEL_JSON = "model.json"
+REPORT_FILE = "report.json"
+BUNDLE_FILES = (MODEL_FILE, VOCAB_FILE, LABELS_FILE, MODEL_JSON, REPORT_FILE)
+SPECIAL_TOKENS = {"cls": "[CLS]", "sep": "[SEP]", "pad": "[PAD]", "unk": "[UNK]"}
+
+
+@dataclasses.dataclass(frozen=True)
+class TFLiteResult:
+    """What `export_tflite` wrote.
+
+    Args:
+        path: the bundle directory; zip_file: its zip, beside it.
+        quantize: the quantisation; ops: the builtin ops the model uses.
+        facts: the contents of `model.json`; report: the contents of `report.json`.
+    """
+
+    path: Path
+    zip_file: Path
+    quantize: str
+    ops: tuple[str, ...]
+    facts: dict[str, Any]
+    report: dict[str, Any]
+
+    @property
+    def model_file(self) -> Path:
+        return self.path / MODEL_FILE
+
+
+def tflite_ops(model_content: bytes) -> list[str]:
+    """The op names a `.tflite` flatbuffer uses: builtin names, or the custom code of
+    custom and Flex ops (e.g. "FlexErf", "TFText>RoundRobinTrim").
+
+    Examples:
+
+        tflite_ops(Path("model.tflite").read_bytes())  # ['ADD', 'FULLY_CONNECTED', ...]
+    """
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    model = schema.Model.GetRootAs(model_content, 0)
+    used = set()
+    for i in range(model.OperatorCodesLength()):
+        code = model.OperatorCodes(i)
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        if builtin == schema.BuiltinOperator.CUSTOM:
+            used.add((code.CustomCode() or b"?").decode())
+        else:
+            used.add(names.get(builtin, f"BUILTIN_{builtin}"))
+    return sorted(used)
+
+
+def check_builtin_only(model_content: bytes) -> list[str]:
+    """Returns the model's ops; raises `ExportError` if any is a Flex or custom op.
+
+    Args:
+        model_content: the `.tflite` flatbuffer bytes.
+
+    Examples:
+
+        check_builtin_only(converter.convert())  # ['ADD', ...] or ExportError
+    """
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    builtin = set(vars(schema.BuiltinOperator))
+    ops = tflite_ops(model_content)
+    foreign = [op for op in ops if op not in builtin or op == "CUSTOM"]
+    if foreign:
+        raise ExportError(f"the .tflite model uses non-builtin ops {foreign}; plain LiteRT "
+                          "runtimes (no Flex delegate, no custom ops) cannot run it.")
+    return ops
+
+
+def probability_function(model: Classifier, seq_length: int) -> Any:
+    """A concrete function: int32 ids `[1, seq_length]` -> `probabilities` (softmax, or
+    sigmoid for multi-label models).
+
+    Args:
+        model: a `Classifier` (ids in, logits out).
+        seq_length: the fixed sequence length of the three inputs.
+
+    Examples:
+
+        function = probability_function(Classifier.load("runs/x"), 128)
+        function(input_word_ids=ids, input_mask=mask, input_type_ids=types)["probabilities"]
+    """
+    multi_label = model.settings["multi_label"]
+    specs = [tf.TensorSpec([1, seq_length], tf.int32, name=name) for name in INPUT_NAMES]
+
+    @tf.function(input_signature=specs)
+    def probabilities(input_word_ids, input_mask, input_type_ids):
+        logits = model({"input_word_ids": input_word_ids, "input_mask": input_mask,
+                        "input_type_ids": input_type_ids}, training=False)
+        activation = tf.sigmoid if multi_label else tf.nn.softmax
+        return {"probabilities": activation(tf.cast(logits, tf.float32))}
+
+    return probabilities.get_concrete_function()
+
+
+def convert(model: Classifier | None, function: Any, quantize: str,
+            representative: dict[str, np.ndarray] | None = None) -> bytes:
+    """Converts `function` with builtin ops only; the converter fails rather than use Flex.
+
+    Args:
+        model: the Keras model (keeps the function's variables alive).
+        function: from `probability_function`.
+        quantize: one of `QUANTIZATIONS`.
+        representative: int8 only: ids `[n, seq_length]` of real texts for calibration.
+
+    Returns:
+        The `.tflite` flatbuffer.
+    """
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([function], model)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    converter.allow_custom_ops = False
+    if quantize != "none":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantize == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantize == "int8":
+        if representative is None or not len(representative[INPUT_NAMES[0]]):
+            raise ExportError("int8 needs a representative dataset: the run's training "
+                              "texts could not be read (see config.yaml).")
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.representative_dataset = lambda: (
+            [row[name] for name in INPUT_NAMES] for row in measure.rows(representative))
+    try:
+        return converter.convert()
+    except Exception as error:  # ConverterError, or a calibration failure
+        first = str(error).strip().splitlines()[:3]
+        raise ExportError(f"TFLite conversion ({quantize}) with builtin ops only failed: "
+                          + " | ".join(first)) from error
+
+
+def special_token_ids(vocab_file: Path) -> dict[str, int]:
+    """The ids of [CLS], [SEP], [PAD] and [UNK] in a WordPiece vocabulary file.
+
+    Args:
+        vocab_file: one token a line, the line number being the id.
+
+    Examples:
+
+        special_token_ids(Path("vocab.txt"))  # {'cls': 101, 'sep': 102, 'pad': 0, 'unk': 100}
+    """
+    index = {}
+    with open(vocab_file, encoding="utf-8") as f:
+        for i, line in enumerate(f):
+            index.setdefault(line.rstrip("\n"), i)
+    missing = [token for token in SPECIAL_TOKENS.values() if token not in index]
+    if missing:
+        raise ExportError(f"{vocab_file}: special tokens {missing} are not in the vocabulary")
+    return {key: index[token] for key, token in SPECIAL_TOKENS.items()}
+
+
+def export_tflite(run_dir: str | os.PathLike, output: str | os.PathLike | None = None,
+                  quantize: str = "none", seq_length: int | None = None,
+                  representative_texts: int = 300, *, overwrite: bool = False,
+                  eval_limit: int = measure.EVAL_LIMIT, quiet: bool = False) -> TFLiteResult:
+    """Exports a trained run as a TFLite bundle directory and a zip of it.
+
+    Args:
+        run_dir: a run directory written by `bert-keras train` (or its `model/`).
+        output: the bundle directory (default: `<run_dir>/tflite-<quantize>`).
+        quantize: "none" (float32), "float16", "dynamic" (int8 weights) or "int8"
+            (full-integer, calibrated on the run's training texts; inputs stay int32).
+        seq_length: the fixed sequence length (default: the model's).
+        representative_texts: int8 only: how many training texts calibrate.
+        overwrite: replace an existing bundle.
+        eval_limit: how many test (or validation) texts the report measures.
+        quiet: do not print the report table.
+
+    Returns:
+        Where the bundle went, its ops, `model.json` and the export report.
+
+    Examples:
+
+        result = export_tflite("runs/drug-reviews-minilm-l6-uncased", quantize="int8")
+        result.path  # runs/drug-reviews-minilm-l6-uncased/tflite-int8
+        result.report["tflite"]["accuracy"]
+    """
+    from bert_keras.cache import atomic_directory
+    from bert_keras.layers.preprocessor import BertPreprocessor
+    from bert_keras.models.classifier import Classifier
+
+    if quantize not in QUANTIZATIONS:
+        raise ExportError(f"quantize must be one of {', '.join(QUANTIZATIONS)}, "
+                          f"got {quantize!r}")
+    run_dir = Path(run_dir)
+    if run_dir.name == "model" and not (run_dir / "model").exists():
+        run_dir = run_dir.parent
+    _check_run(run_dir)
+    final = Path(output) if output is not None else run_dir / f"tflite-{quantize}"
+    if final.exists() and not overwrite:
+        raise ExportError(f"{final} already exists; pass --overwrite to replace it.")
+
+    model = Classifier.load(run_dir)
+    seq_length = int(seq_length or model.settings["seq_length"])
+    _check_seq_length(model, seq_length)
+    preprocessor = model.preprocessor if seq_length == model.settings["seq_length"] else \
+        BertPreprocessor(model.resolved_handle.preprocessor, seq_length)
+    data = measure.read_export_data(run_dir)
+    pair = model.settings["pair"]
+    representative = None
+    if quantize == "int8" and data.train_texts:
+        texts, pairs = measure.sample(data.train_texts, data.train_pairs if pair else None,
+                                      representative_texts)
+        representative = measure.token_ids(preprocessor, texts, pairs)
+
+    function = probability_function(model, seq_length)
+    content = convert(model, function, quantize, representative)
+    ops = check_builtin_only(content)
+    float32_bytes = len(content) if quantize == "none" else len(convert(model, function, "none"))
+    report = _measure(model, preprocessor, data, content, quantize, eval_limit)
+    report.update(tflite_bytes=len(content), float32_tflite_bytes=float32_bytes, ops=ops,
+                  representative_texts=(len(representative[INPUT_NAMES[0]])
+                                        if representative is not None else 0))
+    if quantize == "int8":
+        report["targets"] = measure.targets(report)
+
+    vocab = _vocab_file(model)
+    facts = _facts(model, run_dir, vocab, seq_length, quantize, report)
+    try:
+        with atomic_directory(final, overwrite=overwrite) as tmp:
+            (tmp / MODEL_FILE).write_bytes(content)
+            shutil.copyfile(vocab, tmp / VOCAB_FILE)
+            (tmp / LABELS_FILE).write_text("".join(f"{lab}\n" for lab in model.labels),
+                                           encoding="utf-8")
+            (tmp / MODEL_JSON).write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
+            (tmp / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n",
+                                           encoding="utf-8")
+    except FileExistsError as error:  # a concurrent export took the folder
+        raise ExportError(f"{final} already exists; pass --overwrite to replace it.") from error
+    _make_readable(final)
+    zip_file = write_zip(final)
+    if not quiet:
+        print(measure.format_table(report))
+    return TFLiteResult(final, zip_file, quantize, tuple(ops), facts, report)
+
+
+def write_zip(bundle: Path) -> Path:
+    """Zips `bundle` as `<bundle>.zip` beside it (files under a folder of the bundle's
+    name), atomically.
+
+    Args:
+        bundle: the bundle directory.
+
+    Examples:
+
+        write_zip(Path("runs/x/tflite-int8"))  # runs/x/tflite-int8.zip
+    """
+    target = bundle.with_name(bundle.name + ".zip")
+    handle, tmp = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=bundle.parent)
+    os.close(handle)
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(bundle.iterdir()):
+                archive.write(path, f"{bundle.name}/{path.name}")
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return target
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def _make_readable(bundle: Path) -> None:
+    """Temporary directories are private (0700); a bundle is meant to be copied around."""
+    os.chmod(bundle, 0o777 & ~_umask())
+    for path in bundle.iterdir():
+        os.chmod(path, 0o666 & ~_umask())
+
+
+def _check_seq_length(model: Classifier, seq_length: int) -> None:
+    limit = model.encoder_config.get("max_position_embeddings")
+    if seq_length < 2 or (limit and seq_length > int(limit)):
+        raise ExportError(f"seq_length {seq_length} is outside 2..{limit or '?'} "
+                          "(the encoder's position embeddings)")
+
+
+def _measure(model: Classifier, preprocessor: BertPreprocessor, data: measure.ExportData,
+             content: bytes, quantize: str, eval_limit: int) -> dict[str, Any]:
+    report: dict[str, Any] = {"quantize": quantize, "eval_split": None, "eval_examples": 0,
+                              "keras": None, "tflite": None, "note": data.note}
+    if not data.eval_texts:
+        report["note"] = report["note"] or "the run has no evaluation data"
+        return report
+    pair = model.settings["pair"]
+    texts = data.eval_texts[:eval_limit]
+    pairs = data.eval_pairs[:eval_limit] if pair and data.eval_pairs else None
+    ids = measure.token_ids(preprocessor, texts, pairs)
+    batch = tf.function(lambda **x: {"probabilities": _activate(model, model(x, training=False))})
+    keras_probabilities, keras_seconds = measure.keras_run(batch, ids)
+    lite_probabilities, lite_seconds = measure.TFLiteRunner(content).run(ids)
+    report.update(eval_split=data.eval_name, eval_examples=len(texts),
+                  keras={"latency_s": keras_seconds}, tflite={"latency_s": lite_seconds})
+    report["max_abs_probability_diff"] = float(
+        np.abs(keras_probabilities - lite_probabilities).max())
+    if model.settings["multi_label"]:
+        same = ((keras_probabilities >= 0.5) == (lite_probabilities >= 0.5)).all(axis=1)
+    else:
+        same = keras_probabilities.argmax(1) == lite_probabilities.argmax(1)
+    report["same_label_share"] = float(same.mean())
+    if data.eval_labels:
+        truth = data.eval_labels[:eval_limit]
+        for key, probabilities in (("keras", keras_probabilities),
+                                   ("tflite", lite_probabilities)):
+            report[key].update(measure.metrics(model.labels, model.settings["multi_label"],
+                                               truth, probabilities))
+    return report
+
+
+def _activate(model: Classifier, logits: tf.Tensor) -> tf.Tensor:
+    logits = tf.cast(logits, tf.float32)
+    return tf.sigmoid(logits) if model.settings["multi_label"] else tf.nn.softmax(logits)
+
+
+def _facts(model: Classifier, run_dir: Path, vocab: Path, seq_length: int, quantize: str,
+           report: dict[str, Any]) -> dict[str, Any]:
+    facts = model_facts(model, run_dir, name=run_dir.resolve().name, version=1, threshold=0.5)
+    for key in ("version", "signatures", "tensorflow_text_version", "preprocessor"):
+        facts.pop(key, None)
+    do_lower_case = model.resolved_handle.do_lower_case
+    handle_file = Path(model.resolved_handle.encoder).parent / "bert_keras_handle.json"
+    if do_lower_case is None and handle_file.exists():
+        do_lower_case = json.loads(handle_file.read_text(encoding="utf-8")).get("do_lower_case")
+    vocab_size = len(vocab.read_text(encoding="utf-8").splitlines())
+    measured = {key: report.get(key) for key in ("eval_split", "eval_examples", "keras",
+                                                 "tflite", "max_abs_probability_diff")}
+    facts.update(
+        format="bert_keras.tflite", seq_length=seq_length, do_lower_case=do_lower_case,
+        vocab_size=vocab_size, special_token_ids=special_token_ids(vocab),
+        quantization=quantize, threshold=0.5 if model.settings["multi_label"] else None,
+        signature="serving_default",
+        inputs={name: {"dtype": "int32", "shape": [1, seq_length]} for name in INPUT_NAMES},
+        outputs={"probabilities": {"dtype": "float32", "shape": [1, len(model.labels)],
+                                   "activation": ("sigmoid" if model.settings["multi_label"]
+                                                  else "softmax")}},
+        accuracy=measured, tflite_bytes=report["tflite_bytes"],
+    )
+    return facts
+
+
+def main_summary(result: TFLiteResult) -> str:
+    """The lines `bert-keras export --format tflite` prints after the report table.
+
+    Args:
+        result: what `export_tflite` returned.
+    """
+    return (f"exported {result.path} ({result.report['tflite_bytes'] / 2**20:.2f} MB, "
+            f"{len(result.ops)} builtin ops, no Flex)\nzip: {result.zip_file}")
+
