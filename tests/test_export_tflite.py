@@ -111,7 +111,9 @@ def test_int8_is_full_integer_and_keeps_most_labels(bundles, reference):
     assert np.abs(got - reference["probabilities"]).max() <= 0.1
     report = bundles["int8"].report
     assert report["representative_texts"] == 43  # all training texts (48 less validation)
-    assert report["float32_tflite_bytes"] == bundles["none"].report["tflite_bytes"]
+    # Two conversions of the same model may differ by a few bytes of flatbuffer alignment.
+    assert report["float32_tflite_bytes"] == pytest.approx(bundles["none"].report["tflite_bytes"],
+                                                           rel=0.01)
     assert report["tflite_bytes"] < report["float32_tflite_bytes"]
     assert set(report["targets"]) >= {"size_met", "accuracy_met", "size_share_of_float32",
                                       "accuracy_drop_points", "summary"}

@@ -75,7 +75,7 @@ def sample(texts: list[str], pairs: list[str] | None, count: int,
 
     Examples:
     >>> sample(["a", "b", "c"], None, 2)
-    (['b', 'a'], None)
+    (['a', 'c'], None)
     """
     order = list(range(len(texts)))
     random.Random(seed).shuffle(order)
