@@ -88,3 +88,22 @@ def minilm_handle() -> Path:
     from bert_keras.hub.prepare import prepare_preset
 
     return prepare_preset("minilm-l6-uncased")
+
+
+@pytest.fixture(scope="session")
+def cased_vocab_and_preprocessor(minilm_handle, tmp_path_factory) -> tuple[Path, Path]:
+    """A cased vocabulary (MiniLM's plus capitalised copies of its whole words) and its
+    exported TF-Hub preprocessor, for cased tokenizer parity tests."""
+    from bert_keras.convert.tfhub_export import export_preprocessor
+
+    directory = tmp_path_factory.mktemp("cased")
+    tokens = (minilm_handle / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    seen, extra = set(tokens), []
+    for token in tokens:
+        if token.isalpha() and token.capitalize() not in seen:
+            seen.add(token.capitalize())
+            extra.append(token.capitalize())
+    vocab = directory / "vocab.txt"
+    vocab.write_text("\n".join(tokens + extra[:8000]) + "\n", encoding="utf-8")
+    export_preprocessor(directory / "preprocessor", vocab_file=vocab, do_lower_case=False)
+    return vocab, directory / "preprocessor"

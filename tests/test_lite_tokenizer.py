@@ -78,25 +78,13 @@ def uncased(minilm_handle):
 
 
 @pytest.fixture(scope="module")
-def cased(minilm_handle, tmp_path_factory):
-    """A cased vocabulary (MiniLM's plus capitalised whole words), as in
-    test_tokenizer_parity.py, and its exported preprocessor."""
+def cased(cased_vocab_and_preprocessor):
+    """The shared cased vocabulary (conftest) and its exported preprocessor."""
     import tensorflow_hub as hub
     import tensorflow_text  # noqa: F401
 
-    from bert_keras.convert.tfhub_export import export_preprocessor
-
-    directory = tmp_path_factory.mktemp("cased")
-    tokens = (minilm_handle / "vocab.txt").read_text(encoding="utf-8").splitlines()
-    seen, extra = set(tokens), []
-    for token in tokens:
-        if token.isalpha() and token.capitalize() not in seen:
-            seen.add(token.capitalize())
-            extra.append(token.capitalize())
-    vocab = _tiny_vocab(directory, tokens + extra[:8000])
-    export_preprocessor(directory / "preprocessor", vocab_file=vocab, do_lower_case=False)
-    return (WordPieceTokenizer(vocab, lower_case=False),
-            hub.load(str(directory / "preprocessor")))
+    vocab, preprocessor = cased_vocab_and_preprocessor
+    return WordPieceTokenizer(vocab, lower_case=False), hub.load(str(preprocessor))
 
 
 def _pairs() -> tuple[list[str], list[str]]:

@@ -10,8 +10,6 @@ import tensorflow_text  # noqa: F401
 import transformers
 from tokenizer_cases import SINGLE_TEXTS, TEXT_PAIRS, random_texts
 
-from bert_keras.convert.tfhub_export import export_preprocessor
-
 KEYS = (("input_word_ids", "input_ids"), ("input_mask", "attention_mask"),
         ("input_type_ids", "token_type_ids"))
 
@@ -35,22 +33,6 @@ def _compare(preprocessor_dir, vocab, lower_case, first, second=None, seq_length
             for i in bad[:3]
         ]
         assert not bad, f"{ours_key}: {len(bad)} of {len(first)} differ:\n" + "\n".join(details)
-
-
-@pytest.fixture(scope="module")
-def cased_vocab_and_preprocessor(minilm_handle, tmp_path_factory):
-    """A cased vocabulary: MiniLM's plus capitalised copies of its whole words."""
-    directory = tmp_path_factory.mktemp("cased")
-    tokens = (minilm_handle / "vocab.txt").read_text(encoding="utf-8").splitlines()
-    seen, extra = set(tokens), []
-    for token in tokens:
-        if token.isalpha() and token.capitalize() not in seen:
-            seen.add(token.capitalize())
-            extra.append(token.capitalize())
-    vocab = directory / "vocab.txt"
-    vocab.write_text("\n".join(tokens + extra[:8000]) + "\n", encoding="utf-8")
-    export_preprocessor(directory / "preprocessor", vocab_file=vocab, do_lower_case=False)
-    return vocab, directory / "preprocessor"
 
 
 @pytest.mark.slow
