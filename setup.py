@@ -1,5 +1,6 @@
 """Install definition for bert_keras (the one place that lists requirements)."""
 
+import os
 from pathlib import Path
 
 from setuptools import find_packages, setup
@@ -30,6 +31,12 @@ INSTALL_REQUIRES = [
     "safetensors",
 ]
 
+# A board (phone, Raspberry Pi class) runs only bert_keras.lite. Extras can only add to the
+# base requirements, so the board's set is chosen at install time instead:
+#     BERT_KERAS_LITE_ONLY=1 pip install .
+LITE_REQUIRES = ["numpy", "ai-edge-litert"]
+LITE_ONLY = os.environ.get("BERT_KERAS_LITE_ONLY", "").strip() not in ("", "0")
+
 EXTRAS_REQUIRE = {
     "dev": [
         "pytest",
@@ -43,6 +50,9 @@ EXTRAS_REQUIRE = {
     ],
     "lite": ["ai-edge-litert"],
 }
+if LITE_ONLY:
+    INSTALL_REQUIRES = LITE_REQUIRES
+    EXTRAS_REQUIRE = {}
 
 setup(
     name="bert_keras",

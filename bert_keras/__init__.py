@@ -9,7 +9,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from bert_keras.board_install import install_hook_if_board
 from bert_keras.version import __version__
+
+install_hook_if_board()
 
 _EXPORTS = {
     "load_encoder": "bert_keras.hub.loader",

@@ -34,17 +34,16 @@ from bert_keras.export.saved_model import (
     model_facts,
 )
 from bert_keras.layers.preprocessor import INPUT_NAMES
+from bert_keras.lite.classifier import BUNDLE_FORMAT, MODEL_FILE, MODEL_JSON
+from bert_keras.lite.wordpiece import SPECIAL_TOKENS, load_vocab
 
 if TYPE_CHECKING:
     from bert_keras.layers.preprocessor import BertPreprocessor
     from bert_keras.models.classifier import Classifier
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
-MODEL_FILE = "model.tflite"
-MODEL_JSON = "model.json"
 REPORT_FILE = "report.json"
 BUNDLE_FILES = (MODEL_FILE, VOCAB_FILE, LABELS_FILE, MODEL_JSON, REPORT_FILE)
-SPECIAL_TOKENS = {"cls": "[CLS]", "sep": "[SEP]", "pad": "[PAD]", "unk": "[UNK]"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,10 +183,7 @@ def special_token_ids(vocab_file: Path) -> dict[str, int]:
 
         special_token_ids(Path("vocab.txt"))  # {'cls': 101, 'sep': 102, 'pad': 0, 'unk': 100}
     """
-    index = {}
-    with open(vocab_file, encoding="utf-8") as f:
-        for i, line in enumerate(f):
-            index.setdefault(line.rstrip("\n"), i)
+    index = load_vocab(vocab_file)
     missing = [token for token in SPECIAL_TOKENS.values() if token not in index]
     if missing:
         raise ExportError(f"{vocab_file}: special tokens {missing} are not in the vocabulary")
@@ -371,11 +367,15 @@ def _facts(model: Classifier, run_dir: Path, vocab: Path, seq_length: int, quant
     handle_file = Path(model.resolved_handle.encoder).parent / "bert_keras_handle.json"
     if do_lower_case is None and handle_file.exists():
         do_lower_case = json.loads(handle_file.read_text(encoding="utf-8")).get("do_lower_case")
-    vocab_size = len(vocab.read_text(encoding="utf-8").splitlines())
+    vocab_size = len(load_vocab(vocab))
+    encoder_vocab = model.encoder_config.get("vocab_size")
+    if encoder_vocab and int(encoder_vocab) != vocab_size:
+        raise ExportError(f"{vocab} has {vocab_size} tokens but the encoder embeds "
+                          f"{encoder_vocab}: the handle's vocabulary is not the encoder's")
     measured = {key: report.get(key) for key in ("eval_split", "eval_examples", "keras",
                                                  "tflite", "max_abs_probability_diff")}
     facts.update(
-        format="bert_keras.tflite", seq_length=seq_length, do_lower_case=do_lower_case,
+        format=BUNDLE_FORMAT, seq_length=seq_length, do_lower_case=do_lower_case,
         vocab_size=vocab_size, special_token_ids=special_token_ids(vocab),
         quantization=quantize, threshold=0.5 if model.settings["multi_label"] else None,
         signature="serving_default",

@@ -4,13 +4,14 @@ Nothing under `bert_keras.lite` imports TensorFlow: a board needs only NumPy (an
 `ai-edge-litert` to run a `.tflite` model).
 
 Examples:
->>> from bert_keras.lite import WordPieceTokenizer
->>> WordPieceTokenizer.__name__
-'WordPieceTokenizer'
+>>> from bert_keras.lite import LiteClassifier, WordPieceTokenizer
+>>> LiteClassifier.__name__, WordPieceTokenizer.__name__
+('LiteClassifier', 'WordPieceTokenizer')
 """
 
 from __future__ import annotations
 
+from bert_keras.lite.classifier import BundleError, LiteClassifier
 from bert_keras.lite.wordpiece import WordPieceTokenizer
 
-__all__ = ["WordPieceTokenizer"]
+__all__ = ["BundleError", "LiteClassifier", "WordPieceTokenizer"]
