@@ -107,3 +107,29 @@ def cased_vocab_and_preprocessor(minilm_handle, tmp_path_factory) -> tuple[Path,
     vocab.write_text("\n".join(tokens + extra[:8000]) + "\n", encoding="utf-8")
     export_preprocessor(directory / "preprocessor", vocab_file=vocab, do_lower_case=False)
     return vocab, directory / "preprocessor"
+
+
+@pytest.fixture(scope="session")
+def tflite_run(tiny_handle, tmp_path_factory) -> Path:
+    """A single-text run of the tiny BERT (1 epoch, 32 tokens, with a test file)."""
+    from test_training import labelled_rows, write_csv
+
+    from bert_keras.config import TrainConfig
+    from bert_keras.training import train
+
+    root = tmp_path_factory.mktemp("tflite-run")
+    write_csv(root / "train.csv", labelled_rows(48, seed=0))
+    write_csv(root / "test.csv", labelled_rows(24, seed=5))
+    train(TrainConfig(train=str(root / "train.csv"), test=str(root / "test.csv"),
+                      output=str(root / "run"), encoder=str(tiny_handle), epochs=1,
+                      batch_size=8, max_seq_length=32, learning_rate=5e-3,
+                      early_stopping_patience=0, backup_every_steps=10))
+    return root / "run"
+
+
+@pytest.fixture(scope="session")
+def tflite_bundles(tflite_run) -> dict:
+    """`tflite_run` exported once in each quantisation: {quantize: TFLiteResult}."""
+    from bert_keras.export.tflite import QUANTIZATIONS, export_tflite
+
+    return {q: export_tflite(tflite_run, quantize=q, quiet=True) for q in QUANTIZATIONS}

@@ -1,7 +1,7 @@
 """`bert-keras export --format tflite`: builtin-ops .tflite bundles for ARM boards.
 
-One single-text run trains once for the module (1 epoch, 32 tokens, with a test file); each
-of the four quantisations is exported once and shared by the tests.
+One single-text run trains once for the session (1 epoch, 32 tokens, with a test file); each
+of the four quantisations is exported once and shared by the tests (see conftest.py).
 """
 
 from __future__ import annotations
@@ -16,10 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-from test_training import labelled_rows, write_csv
 
 from bert_keras.cli import main as cli_main
-from bert_keras.config import TrainConfig
 from bert_keras.export import ExportError
 from bert_keras.export.tflite import (
     BUNDLE_FILES,
@@ -31,7 +29,6 @@ from bert_keras.export.tflite import (
 )
 from bert_keras.export.tflite_report import TFLiteRunner, token_ids
 from bert_keras.models.classifier import Classifier
-from bert_keras.training import train
 
 LONG = ("great drug " * 2_000)[:20_000]  # truncated to 32 tokens
 TEXTS = ["great good excellent drug", "terrible bad awful pain", "", LONG, "okay fine day",
@@ -45,20 +42,13 @@ MODEL_JSON_FIELDS = {
 
 
 @pytest.fixture(scope="module")
-def run(tiny_handle, tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("tflite-run")
-    write_csv(root / "train.csv", labelled_rows(48, seed=0))
-    write_csv(root / "test.csv", labelled_rows(24, seed=5))
-    train(TrainConfig(train=str(root / "train.csv"), test=str(root / "test.csv"),
-                      output=str(root / "run"), encoder=str(tiny_handle), epochs=1,
-                      batch_size=8, max_seq_length=32, learning_rate=5e-3,
-                      early_stopping_patience=0, backup_every_steps=10))
-    return root / "run"
+def run(tflite_run) -> Path:
+    return tflite_run
 
 
 @pytest.fixture(scope="module")
-def bundles(run) -> dict:
-    return {q: export_tflite(run, quantize=q, quiet=True) for q in QUANTIZATIONS}
+def bundles(tflite_bundles) -> dict:
+    return tflite_bundles
 
 
 @pytest.fixture(scope="module")
