@@ -75,6 +75,15 @@ _TRAIN_FLAGS = {
     "--epochs": ("epochs", int, "passes over the training data (default: 8)"),
     "--batch-size": ("batch_size", int, "examples per step (default: 32)"),
     "--max-seq-length": ("max_seq_length", int, "tokens per example (default: 128)"),
+    "--long-text": ("long_text", str, "what a text longer than --max-seq-length keeps: head | "
+                    "tail | head+tail | chunks (windows whose logits are pooled; default: head)"),
+    "--head-ratio": ("head_ratio", float, "head+tail: share of tokens from the start "
+                     "(default: 0.25)"),
+    "--chunk-stride": ("chunk_stride", int, "chunks: tokens between window starts "
+                       "(default: half a window)"),
+    "--max-chunks": ("max_chunks", int, "chunks: most windows per text (default: 8)"),
+    "--chunk-aggregate": ("chunk_aggregate", str, "chunks: pool window logits by mean | max "
+                          "(default: mean)"),
     "--learning-rate": ("learning_rate", float, "peak AdamW learning rate (default: the "
                         "preset's, 1e-4 for minilm-l6-uncased; else 5e-5)"),
     "--loss": ("loss", str, "cross_entropy | weighted_cross_entropy | focal | "

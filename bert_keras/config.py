@@ -32,6 +32,13 @@ class TrainConfig:
         pooler: "cls", "mean" or "attention".
         dropout: dropout before the classification head.
         max_seq_length: tokens per example, special tokens included.
+        long_text: what a longer text keeps: "head", "tail", "head+tail" or "chunks"
+            (all of it, in windows whose logits are pooled), the same in training,
+            evaluation, prediction and export.
+        head_ratio: "head+tail": the share of the tokens taken from the start.
+        chunk_stride: "chunks": tokens between window starts (None: half a window).
+        max_chunks: "chunks": the most windows read per text.
+        chunk_aggregate: "chunks": pool window logits by "mean" or "max".
         freeze_encoder: train only the head.
         frozen_layers: freeze the embeddings and this many lowest encoder blocks.
         loss: "cross_entropy", "weighted_cross_entropy", "focal", "sigmoid_cross_entropy",
@@ -71,6 +78,11 @@ class TrainConfig:
     pooler: str = "cls"
     dropout: float = 0.1
     max_seq_length: int = 128
+    long_text: str = "head"
+    head_ratio: float = 0.25
+    chunk_stride: int | None = None
+    max_chunks: int = 8
+    chunk_aggregate: str = "mean"
     freeze_encoder: bool = False
     frozen_layers: int = 0
     loss: str | None = None
@@ -90,6 +102,19 @@ class TrainConfig:
     seed: int = 42
     output: str | None = None
     backup_every_steps: int = 20
+
+    def __post_init__(self):
+        from bert_keras.layers.long_text import AGGREGATIONS, check_strategy
+
+        try:
+            check_strategy(self.long_text, self.head_ratio)
+        except ValueError as error:
+            raise BertKerasError(str(error)) from None
+        if self.chunk_aggregate not in AGGREGATIONS:
+            raise BertKerasError(f"chunk_aggregate must be one of {', '.join(AGGREGATIONS)}, "
+                                 f"got {self.chunk_aggregate!r}")
+        if self.max_chunks < 1 or (self.chunk_stride is not None and self.chunk_stride < 1):
+            raise BertKerasError("max_chunks and chunk_stride must be positive")
 
     @classmethod
     def from_yaml(cls, path: str | Path, **overrides: Any) -> TrainConfig:

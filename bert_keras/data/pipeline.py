@@ -40,13 +40,24 @@ def tokenize(examples: LabelledTexts, preprocessor, labels: np.ndarray | None = 
 
 
 def _trim_padding(features: dict) -> dict:
-    length = tf.reduce_sum(features["input_mask"])
+    """Cuts the padding of `[seq]` features, or of `[chunks, seq]` ones (long_text="chunks",
+    to the longest window)."""
+    mask = features["input_mask"]
+    length = tf.reduce_max(tf.reduce_sum(mask, axis=-1))
+    if mask.shape.rank == 2:  # drop the all-padding windows a batch of texts left
+        windows = tf.reduce_sum(tf.cast(mask[:, 0] > 0, tf.int32))
+        return {name: features[name][:windows, :length] for name in INPUT_NAMES}
     return {name: features[name][:length] for name in INPUT_NAMES}
 
 
+def _length(features: dict, *_) -> tf.Tensor:
+    return tf.shape(features["input_word_ids"])[-1]
+
+
 def token_lengths(dataset: tf.data.Dataset) -> np.ndarray:
-    """The number of tokens of every example of a `tokenize` dataset."""
-    lengths = dataset.map(lambda x, *_: tf.shape(x["input_word_ids"])[0])
+    """The number of tokens of every example of a `tokenize` dataset (of its longest window
+    with long_text="chunks")."""
+    lengths = dataset.map(_length)
     return np.fromiter(lengths.as_numpy_iterator(), dtype=np.int64)
 
 
@@ -72,7 +83,7 @@ def training_dataset(tokenized: tf.data.Dataset, lengths: np.ndarray, *, batch_s
     boundaries = bucket_boundaries(max_seq_length)
     dataset = tokenized.cache().shuffle(len(lengths), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.bucket_by_sequence_length(
-        element_length_func=lambda x, *_: tf.shape(x["input_word_ids"])[0],
+        element_length_func=_length,
         bucket_boundaries=boundaries,
         bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
     )

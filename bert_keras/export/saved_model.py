@@ -125,6 +125,11 @@ def _vocab_file(model) -> Path:
     raise ExportError(f"{resolved.handle}: no {VOCAB_FILE} found next to the encoder handle.")
 
 
+# Runs saved before long-text strategies existed truncate the head.
+LONG_TEXT_DEFAULTS = (("long_text", "head"), ("head_ratio", 0.25), ("chunk_stride", None),
+                      ("max_chunks", 8), ("chunk_aggregate", "mean"))
+
+
 def model_facts(model, run_dir: Path, *, name: str, version: int,
                 threshold: float) -> dict[str, Any]:
     """The facts stored as `assets/model_facts.json` (a SavedModel alone is enough to use)."""
@@ -144,6 +149,7 @@ def model_facts(model, run_dir: Path, *, name: str, version: int,
         "seq_length": settings["seq_length"], "labels": list(model.labels),
         "pooler": settings["pooler"], "pair": settings["pair"],
         "multi_label": settings["multi_label"],
+        "long_text": {key: settings.get(key, default) for key, default in LONG_TEXT_DEFAULTS},
         "threshold": threshold if settings["multi_label"] else None,
         "signatures": {"serving_default": {"inputs": ["text", "text_pair"][:1 + settings["pair"]],
                                            "outputs": outputs},

@@ -2,7 +2,8 @@
 
     serving_default  text [, text_pair]  (string [batch])  -> probabilities, label_id,
                      label, logits (multi-label also: labels, above_threshold)
-    predict_ids      input_word_ids, input_mask, input_type_ids (int32 [batch, seq])
+    predict_ids      input_word_ids, input_mask, input_type_ids (int32 [batch, seq];
+                     [batch, chunks, seq] for long_text="chunks" models)
                      -> the same outputs, for clients that tokenize themselves
     classify         inputs (serialized tf.Example [batch], features "text"
                      [, "text_pair"]) -> classes, scores  (TF Serving's Classify API)
@@ -96,7 +97,9 @@ class ServingModule(tf.Module):
         else:
             def serve(text):
                 return self._from_texts([text])
-        id_specs = [tf.TensorSpec([None, None], tf.int32, name=n) for n in INPUT_NAMES]
+        # long_text="chunks" models take [batch, chunks, seq] ids.
+        rank = 3 if self.model.settings.get("long_text") == "chunks" else 2
+        id_specs = [tf.TensorSpec([None] * rank, tf.int32, name=n) for n in INPUT_NAMES]
         # Keep the functions on the module, so they are saved and tracked with it.
         self.serve = tf.function(serve, input_signature=text_specs)
         self.predict_ids = tf.function(self._from_ids, input_signature=id_specs)

@@ -232,10 +232,16 @@ def export_tflite(run_dir: str | os.PathLike, output: str | os.PathLike | None =
         raise ExportError(f"{final} already exists; pass --overwrite to replace it.")
 
     model = Classifier.load(run_dir)
+    if model.settings.get("long_text") == "chunks":
+        raise ExportError("long_text='chunks' models read a text in a variable number of "
+                          "windows, which a fixed-shape .tflite cannot; retrain with "
+                          "--long-text head+tail (or head, tail) for boards")
     seq_length = int(seq_length or model.settings["seq_length"])
     _check_seq_length(model, seq_length)
     preprocessor = model.preprocessor if seq_length == model.settings["seq_length"] else \
-        BertPreprocessor(model.resolved_handle.preprocessor, seq_length)
+        BertPreprocessor(model.resolved_handle.preprocessor, seq_length,
+                         long_text=model.preprocessor.long_text,
+                         head_ratio=model.preprocessor.head_ratio)
     data = measure.read_export_data(run_dir)
     pair = model.settings["pair"]
     representative = None
@@ -377,6 +383,7 @@ def _facts(model: Classifier, run_dir: Path, vocab: Path, seq_length: int, quant
     facts.update(
         format=BUNDLE_FORMAT, seq_length=seq_length, do_lower_case=do_lower_case,
         vocab_size=vocab_size, special_token_ids=special_token_ids(vocab),
+        long_text=model.preprocessor.long_text, head_ratio=model.preprocessor.head_ratio,
         quantization=quantize, threshold=0.5 if model.settings["multi_label"] else None,
         signature="serving_default",
         inputs={name: {"dtype": "int32", "shape": [1, seq_length]} for name in INPUT_NAMES},

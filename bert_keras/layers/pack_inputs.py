@@ -6,18 +6,45 @@ import tensorflow as tf
 from official.nlp.modeling import layers as nlp_layers
 
 
-def _keep_first(tokens: tf.RaggedTensor, counts: tf.Tensor) -> tf.RaggedTensor:
+def keep_first(tokens: tf.RaggedTensor, counts: tf.Tensor) -> tf.RaggedTensor:
+    """The first `counts[i]` tokens of each row of `tokens` `[batch, (n)]`."""
     positions = tf.ragged.range(tokens.row_lengths())
     return tf.ragged.boolean_mask(tokens, positions < tf.expand_dims(counts, 1))
 
 
-def trim_longest_first(segments: list[tf.RaggedTensor], budget) -> list[tf.RaggedTensor]:
-    """Truncates one or two `[batch, (tokens)]` segments to `budget` tokens in total.
+def longest_first_counts(n1: tf.Tensor, n2: tf.Tensor, budget) -> tuple[tf.Tensor, tf.Tensor]:
+    """How many tokens each segment of a pair keeps under Hugging Face's `longest_first`.
 
-    This is Hugging Face's `longest_first` strategy: the longer segment loses tokens
-    first; when both exceed half the budget each keeps half, and an odd token goes to
-    the longer one (the second on ties). tf-text's round-robin trimmer gives it to the
-    first, which shifts one token at the boundary of long pairs.
+    The longer segment loses tokens first; when both exceed half the budget each keeps
+    half, and an odd token goes to the longer one (the second on ties). tf-text's
+    round-robin trimmer gives it to the first, which shifts one token at the boundary of
+    long pairs.
+
+    Args:
+        n1: tokens in the first segments, int64 `[batch]`.
+        n2: tokens in the second segments, int64 `[batch]`.
+        budget: tokens to keep per pair (without special tokens).
+
+    Returns:
+        `(keep1, keep2)`, int64 `[batch]`.
+    """
+    budget = tf.cast(budget, n1.dtype)
+    short = tf.minimum(n1, n2)
+    long_keep = tf.where(short > budget, short, tf.maximum(short, budget - short))
+    short_keep = short
+    both_cut = short_keep + long_keep > budget
+    short_keep = tf.where(both_cut, budget // 2, short_keep)
+    long_keep = tf.where(both_cut, budget // 2 + budget % 2, long_keep)
+    first_is_longer = n1 > n2
+    keep1 = tf.where(first_is_longer, long_keep, short_keep)
+    keep2 = tf.where(first_is_longer, short_keep, long_keep)
+    fits = n1 + n2 <= budget
+    return tf.where(fits, n1, tf.minimum(n1, keep1)), tf.where(fits, n2, tf.minimum(n2, keep2))
+
+
+def trim_longest_first(segments: list[tf.RaggedTensor], budget) -> list[tf.RaggedTensor]:
+    """Truncates one or two `[batch, (tokens)]` segments to `budget` tokens in total,
+    pairs by `longest_first_counts`.
 
     Args:
         segments: one or two ragged token id tensors.
@@ -28,25 +55,12 @@ def trim_longest_first(segments: list[tf.RaggedTensor], budget) -> list[tf.Ragge
     """
     if len(segments) == 1:
         lengths = segments[0].row_lengths()
-        return [_keep_first(segments[0], tf.minimum(lengths, tf.cast(budget, lengths.dtype)))]
+        return [keep_first(segments[0], tf.minimum(lengths, tf.cast(budget, lengths.dtype)))]
     if len(segments) != 2:
         raise ValueError(f"one or two segments can be packed, got {len(segments)}")
     first, second = segments
-    n1, n2 = first.row_lengths(), second.row_lengths()
-    budget = tf.cast(budget, n1.dtype)
-    short, _long = tf.minimum(n1, n2), tf.maximum(n1, n2)
-    long_keep = tf.where(short > budget, short, tf.maximum(short, budget - short))
-    short_keep = short
-    both_cut = short_keep + long_keep > budget
-    short_keep = tf.where(both_cut, budget // 2, short_keep)
-    long_keep = tf.where(both_cut, budget // 2 + budget % 2, long_keep)
-    first_is_longer = n1 > n2
-    keep1 = tf.where(first_is_longer, long_keep, short_keep)
-    keep2 = tf.where(first_is_longer, short_keep, long_keep)
-    fits = n1 + n2 <= budget
-    keep1 = tf.where(fits, n1, tf.minimum(n1, keep1))
-    keep2 = tf.where(fits, n2, tf.minimum(n2, keep2))
-    return [_keep_first(first, keep1), _keep_first(second, keep2)]
+    keep1, keep2 = longest_first_counts(first.row_lengths(), second.row_lengths(), budget)
+    return [keep_first(first, keep1), keep_first(second, keep2)]
 
 
 def bert_pack_inputs(segments, seq_length, *, start_of_sequence_id, end_of_segment_id,

@@ -37,9 +37,10 @@ class BundleError(BertKerasError):
 class LiteClassifier:
     """Classifies texts with a TFLite bundle on a board: LiteRT plus NumPy, no TensorFlow.
 
-    Texts longer than the model's sequence length are truncated (as in training and in
-    the SavedModel); an empty text is classified from `[CLS] [SEP]` alone, as the
-    SavedModel does, so both give the same probabilities.
+    Texts longer than the model's sequence length are truncated as in training and in
+    the SavedModel (keeping the head, the tail or both, as `model.json` says); an empty
+    text is classified from `[CLS] [SEP]` alone, as the SavedModel does, so both give the
+    same probabilities.
 
     Args:
         bundle_dir: a directory written by `bert-keras export --format tflite`.
@@ -109,7 +110,9 @@ class LiteClassifier:
                              else "this model classifies single texts; it takes no pairs")
         if pairs is not None:
             pairs = _as_strings(pairs, "pairs")
-        return self.tokenizer.encode(texts, pairs, seq_length=self.seq_length)
+        return self.tokenizer.encode(texts, pairs, seq_length=self.seq_length,
+                                     long_text=self.facts.get("long_text", "head"),
+                                     head_ratio=self.facts.get("head_ratio", 0.25))
 
     def predict(self, texts: str | Sequence[str],
                 pairs: str | Sequence[str] | None = None) -> np.ndarray:

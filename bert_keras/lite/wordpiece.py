@@ -213,6 +213,27 @@ def trim_longest_first(n1: int, n2: int, budget: int) -> tuple[int, int]:
     return min(n1, keep1), min(n2, keep2)
 
 
+def head_tail_counts(length: int, keep: int, strategy: str, head_ratio: float = 0.25
+                     ) -> tuple[int, int]:
+    """How many leading and trailing tokens a text keeps (as
+    `bert_keras.layers.long_text.head_tail_counts`; `round` halves to even like `tf.round`).
+
+    Examples:
+    >>> head_tail_counts(10, 4, "head+tail", 0.5), head_tail_counts(3, 4, "tail")
+    ((2, 2), (3, 0))
+    """
+    if length <= keep:
+        return length, 0
+    if strategy == "head":
+        return keep, 0
+    if strategy == "tail":
+        return 0, keep
+    if strategy == "head+tail":
+        head = round(keep * float(head_ratio))
+        return head, keep - head
+    raise ValueError(f"long_text must be head, tail or head+tail here, got {strategy!r}")
+
+
 class WordPieceTokenizer:
     """BERT tokenization and input packing without TensorFlow.
 
@@ -304,13 +325,17 @@ class WordPieceTokenizer:
         return ids
 
     def encode(self, texts: str | Sequence[str], pairs: str | Sequence[str] | None = None,
-               seq_length: int = 128) -> dict[str, np.ndarray]:
+               seq_length: int = 128, long_text: str = "head", head_ratio: float = 0.25
+               ) -> dict[str, np.ndarray]:
         """Tokenizes and packs texts (or text pairs) into BERT encoder inputs.
 
         Args:
             texts: the first segments (a single string counts as a batch of one).
             pairs: optional second segments, one per text.
             seq_length: the padded length, special tokens included.
+            long_text: what a longer first segment keeps: "head", "tail" or "head+tail"
+                (`head_ratio` of its budget from the start), as the model was trained.
+            head_ratio: "head+tail": the share of the budget taken from the start.
 
         Returns:
             int32 `input_word_ids`, `input_mask` and `input_type_ids`, each
@@ -330,14 +355,14 @@ class WordPieceTokenizer:
         type_ids = np.zeros((len(texts), seq_length), dtype=np.int32)
         for row, text in enumerate(texts):
             first = self.tokenize(text)
-            if pairs is None:
-                tokens = [self.cls_id, *first[:budget], self.sep_id]
-                first_length = len(tokens)
-            else:
-                second = self.tokenize(pairs[row])
-                keep1, keep2 = trim_longest_first(len(first), len(second), budget)
-                tokens = [self.cls_id, *first[:keep1], self.sep_id]
-                first_length = len(tokens)
+            second = self.tokenize(pairs[row]) if pairs is not None else []
+            keep1, keep2 = trim_longest_first(len(first), len(second), budget) \
+                if pairs is not None else (budget, 0)
+            head, tail = head_tail_counts(len(first), keep1, long_text, head_ratio)
+            kept = first[:head] + first[len(first) - tail:] if tail else first[:head]
+            tokens = [self.cls_id, *kept, self.sep_id]
+            first_length = len(tokens)
+            if pairs is not None:
                 tokens += [*second[:keep2], self.sep_id]
             word_ids[row, :len(tokens)] = tokens
             mask[row, :len(tokens)] = 1

@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
+from bert_keras.layers.chunk_pooling import ChunkFlatten, ChunkLogitPooling
 from bert_keras.layers.hub_encoder import HubEncoder
 from bert_keras.layers.poolers import get_pooler
 from bert_keras.layers.preprocessor import INPUT_NAMES, BertPreprocessor
@@ -45,6 +46,13 @@ class Classifier(keras.Model):
         multi_label: independent sigmoid per label instead of a softmax.
         trainable_encoder: fine-tune the encoder (False: train only the head).
         frozen_layers: freeze the embeddings and this many lowest transformer blocks.
+        long_text: what a text longer than `seq_length` keeps: "head", "tail",
+            "head+tail" or "chunks" (see `BertPreprocessor`). With "chunks" the model
+            takes `[batch, chunks, seq]` ids and pools the windows' logits.
+        head_ratio: "head+tail": the share of the tokens taken from the start.
+        chunk_stride: "chunks": tokens between window starts (None: half a window).
+        max_chunks: "chunks": the most windows read per text.
+        chunk_aggregate: "chunks": "mean" or "max" of the window logits.
 
     Examples:
 
@@ -55,35 +63,44 @@ class Classifier(keras.Model):
     def __init__(self, encoder: str, labels: Sequence[str], *, preprocessor: str | None = None,
                  pooler: str = "cls", dropout: float = 0.1, seq_length: int = 128,
                  pair: bool = False, multi_label: bool = False, trainable_encoder: bool = True,
-                 frozen_layers: int = 0, **kwargs):
+                 frozen_layers: int = 0, long_text: str = "head", head_ratio: float = 0.25,
+                 chunk_stride: int | None = None, max_chunks: int = 8,
+                 chunk_aggregate: str = "mean", **kwargs):
         from bert_keras.hub.handles import resolve_handle
 
         resolved = resolve_handle(encoder, preprocessor)
-        inputs = {name: keras.Input(shape=(None,), dtype=tf.int32, name=name)
-                  for name in INPUT_NAMES}
+        # Built first: it checks the long-text settings before any weights are made.
+        preprocess = BertPreprocessor(resolved.preprocessor, seq_length, long_text=long_text,
+                                      head_ratio=head_ratio, chunk_stride=chunk_stride,
+                                      max_chunks=max_chunks, name="preprocessor")
+        chunked = long_text == "chunks"
+        inputs = {name: keras.Input(shape=(None, None) if chunked else (None,),
+                                    dtype=tf.int32, name=name) for name in INPUT_NAMES}
+        windows = ChunkFlatten(name="chunk_flatten")(inputs) if chunked else inputs
         hub_encoder = HubEncoder(resolved.encoder, trainable=trainable_encoder,
                                  frozen_layers=frozen_layers, name="encoder")
-        encoded = hub_encoder(inputs)
+        encoded = hub_encoder({name: windows[name] for name in INPUT_NAMES})
         pooled = get_pooler(pooler)({"sequence_output": encoded["sequence_output"],
-                                     "input_mask": inputs["input_mask"]})
+                                     "input_mask": windows["input_mask"]})
         dropped = keras.layers.Dropout(dropout, name="head_dropout")(pooled)
         logits = keras.layers.Dense(
             len(labels), name="logits", dtype="float32",
             kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
         )(dropped)
+        if chunked:
+            logits = ChunkLogitPooling(chunk_aggregate, name="chunk_pooling")(
+                [logits, windows["text_index"], windows["num_texts"]])
         super().__init__(inputs=inputs, outputs=logits, **kwargs)
         self.settings = {
             "encoder": str(encoder), "labels": list(labels), "preprocessor": preprocessor,
             "pooler": pooler, "dropout": dropout, "seq_length": seq_length, "pair": pair,
             "multi_label": multi_label, "trainable_encoder": trainable_encoder,
-            "frozen_layers": frozen_layers,
+            "frozen_layers": frozen_layers, "long_text": long_text, "head_ratio": head_ratio,
+            "chunk_stride": chunk_stride, "max_chunks": max_chunks,
+            "chunk_aggregate": chunk_aggregate,
         }
         # The preprocessor holds no weights; keep it out of the checkpointed graph.
-        self._untracked = types.SimpleNamespace(
-            preprocessor=BertPreprocessor(resolved.preprocessor, seq_length,
-                                          name="preprocessor"),
-            resolved=resolved,
-        )
+        self._untracked = types.SimpleNamespace(preprocessor=preprocess, resolved=resolved)
 
     @property
     def preprocessor(self) -> BertPreprocessor:
