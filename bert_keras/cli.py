@@ -93,7 +93,16 @@ _TRAIN_FLAGS = {
     "--focal-gamma": ("focal_gamma", float, "focal loss gamma"),
     "--focal-alpha": ("focal_alpha", str, "focal loss alpha: a float, comma-separated "
                       "per-class weights, or 'balanced'"),
-    "--pooler": ("pooler", str, "cls | mean | attention (default: cls)"),
+    "--pooler": ("pooler", str, "cls | mean | attention | aspect_attention (default: cls; "
+                 "aspect_attention with --task aspect)"),
+    "--task": ("task", str, "classify (a label per text) | aspect (a label per text and "
+               "aspect: pair input, BERT-Pair-ATT head; default: classify)"),
+    "--aspect-lexicon": ("aspect_lexicon", str, "aspect task: JSON file of synonyms by "
+                         "aspect, used by --aspect-filter"),
+    "--aspect-window": ("aspect_window", int, "aspect task: neighbouring sentences kept "
+                        "around a mention (default: 1)"),
+    "--aspect-template": ("aspect_template", str, "aspect task: second segment as a sentence, "
+                          "e.g. 'What do you think of the {aspect}?'"),
     "--dropout": ("dropout", float, "dropout before the head (default: 0.1)"),
     "--frozen-layers": ("frozen_layers", int, "freeze embeddings and this many lower blocks"),
     "--layer-decay": ("layer_decay", float, "layer-wise learning-rate decay (default: 1.0)"),
@@ -122,6 +131,8 @@ def _train(args: argparse.Namespace) -> None:
         overrides[name] = getattr(args, name)
     if args.freeze_encoder:
         overrides["freeze_encoder"] = True
+    if args.aspect_filter:
+        overrides["aspect_filter"] = True
     if overrides.get("class_weights") and overrides["class_weights"] != "balanced":
         overrides["class_weights"] = [float(w) for w in overrides["class_weights"].split(",")]
     alpha = overrides.get("focal_alpha")
@@ -279,6 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, (dest, kind, text) in _TRAIN_FLAGS.items():
         p.add_argument(flag, dest=dest, type=kind, default=None, help=text)
     p.add_argument("--freeze-encoder", action="store_true", help="train only the head")
+    p.add_argument("--aspect-filter", action="store_true",
+                   help="aspect task: keep only the sentences about the aspect (and neighbours)")
     _add_column_flags(p)
     p.set_defaults(func=_train)
 

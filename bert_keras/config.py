@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from bert_keras.errors import BertKerasError
+
+TASKS = ("classify", "aspect")
+
+
+def _read_lexicon(path: Path) -> dict[str, list[str]]:
+    """Reads {"aspect": ["synonym", ...]} from a JSON file, naming the file on errors."""
+    try:
+        lexicon = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BertKerasError(f"{path}: cannot read the aspect lexicon ({error})") from None
+    if not isinstance(lexicon, dict) or not all(
+            isinstance(v, list) and all(isinstance(s, str) for s in v) for v in lexicon.values()):
+        raise BertKerasError(f'{path}: expected {{"aspect": ["synonym", ...], ...}}')
+    return lexicon
 
 
 @dataclasses.dataclass
@@ -27,9 +42,20 @@ class TrainConfig:
         clean_text: decode HTML entities and collapse whitespace before tokenizing.
         skip_bad_rows: skip (and report) bad rows instead of stopping at the first.
         validation_fraction: share of train held out when no validation file is given.
+        task: "classify" (a label per text, or per text pair) or "aspect" (a label per
+            (text, aspect): the aspect is the second segment, `text_pair_column` defaults
+            to "aspect", the pooler to "aspect_attention", i.e. BERT-Pair-ATT).
+        aspect_filter: aspect task: keep only the sentences that mention the aspect (or a
+            synonym from `aspect_lexicon`) plus `aspect_window` neighbours; texts that never
+            mention it keep their head and tail.
+        aspect_lexicon: aspect task: a JSON file of synonyms by aspect,
+            {"price": ["cost", "expensive"]}.
+        aspect_window: aspect task: neighbouring sentences kept around a mention.
+        aspect_template: aspect task: the second segment as an auxiliary sentence, with
+            "{aspect}" for the aspect, e.g. "What do you think of the {aspect}?".
         encoder: encoder handle: preset name, TF-Hub directory or hub URL.
         preprocessor: TF-Hub preprocessor for encoders that come without one.
-        pooler: "cls", "mean" or "attention".
+        pooler: "cls", "mean", "attention" or "aspect_attention" (None: the task's).
         dropout: dropout before the classification head.
         max_seq_length: tokens per example, special tokens included.
         long_text: what a longer text keeps: "head", "tail", "head+tail" or "chunks"
@@ -73,9 +99,14 @@ class TrainConfig:
     clean_text: bool = False
     skip_bad_rows: bool = False
     validation_fraction: float = 0.1
+    task: str = "classify"
+    aspect_filter: bool = False
+    aspect_lexicon: str | None = None
+    aspect_window: int = 1
+    aspect_template: str | None = None
     encoder: str = "minilm-l6-uncased"
     preprocessor: str | None = None
-    pooler: str = "cls"
+    pooler: str | None = None
     dropout: float = 0.1
     max_seq_length: int = 128
     long_text: str = "head"
@@ -105,6 +136,17 @@ class TrainConfig:
 
     def __post_init__(self):
         from bert_keras.layers.long_text import AGGREGATIONS, check_strategy
+
+        if self.task not in TASKS:
+            raise BertKerasError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
+        aspect = self.task == "aspect"
+        if aspect and self.text_pair_column is None:
+            self.text_pair_column = "aspect"
+        if self.pooler is None:
+            self.pooler = "aspect_attention" if aspect else "cls"
+        if not aspect and (self.aspect_filter or self.aspect_lexicon or self.aspect_template):
+            raise BertKerasError("aspect_filter, aspect_lexicon and aspect_template need "
+                                 "task='aspect'")
 
         try:
             check_strategy(self.long_text, self.head_ratio)
@@ -148,6 +190,16 @@ class TrainConfig:
     def save(self, path: str | Path) -> None:
         Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False),
                               encoding="utf-8")
+
+    def aspect_settings(self) -> dict[str, Any] | None:
+        """The `AspectInput` settings of an aspect task (the lexicon read from its file)."""
+        if self.task != "aspect":
+            return None
+        lexicon = {}
+        if self.aspect_lexicon:
+            lexicon = _read_lexicon(Path(self.aspect_lexicon))
+        return {"filter_text": self.aspect_filter, "lexicon": lexicon,
+                "window": self.aspect_window, "template": self.aspect_template}
 
     def peak_learning_rate(self) -> float:
         """The learning rate to use: the configured one, or the encoder preset's."""

@@ -149,7 +149,7 @@ def _build_model(config: TrainConfig, data: RunData) -> Classifier:
         pooler=config.pooler, dropout=config.dropout, seq_length=config.max_seq_length,
         long_text=config.long_text, head_ratio=config.head_ratio,
         chunk_stride=config.chunk_stride, max_chunks=config.max_chunks,
-        chunk_aggregate=config.chunk_aggregate,
+        chunk_aggregate=config.chunk_aggregate, aspect=config.aspect_settings(),
         pair=data.train.pairs is not None, multi_label=data.vocab.multi_label,
         trainable_encoder=not config.freeze_encoder, frozen_layers=config.frozen_layers,
     )

@@ -18,6 +18,8 @@ from bert_keras.errors import DataError
 
 _BOM = b"\xef\xbb\xbf"
 FORMATS = ("csv", "tsv", "jsonl", "folder")
+# JSON Lines rows of aspect data: {"text": ..., "aspects": {"price": "negative", ...}}
+ASPECTS_KEY = "aspects"
 _SUFFIX_FORMATS = {
     ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
     ".json": "jsonl",
@@ -199,6 +201,10 @@ def jsonl_records(path: Path, opts: Options) -> tuple[list[Record], bool]:
                                   f"{type(obj).__name__}"))
             continue
         keys.update(obj)
+        if opts.text_pair_column and opts.text_pair_column not in obj and ASPECTS_KEY in obj:
+            records += _aspect_records(name, number, obj, opts)
+            keys.update({opts.text_pair_column, opts.label_column})
+            continue
         records.append(Record(name, number, obj.get(opts.text_column),
                               obj.get(opts.text_pair_column) if opts.text_pair_column else None,
                               obj.get(opts.label_column) if opts.label_column else None))
@@ -206,6 +212,19 @@ def jsonl_records(path: Path, opts: Options) -> tuple[list[Record], bool]:
         return records, False
     # A key that no row has is a wrong column name, not a bad row on every line.
     return records, check_columns(name, sorted(keys), opts, "keys")
+
+
+def _aspect_records(name: str, number: int, obj: dict, opts: Options) -> list[Record]:
+    """One record per aspect of `{"text": ..., "aspects": {"price": "negative", ...}}`
+    (or, to predict, `"aspects": ["price", ...]`)."""
+    aspects = obj[ASPECTS_KEY]
+    if isinstance(aspects, list):
+        aspects = dict.fromkeys(aspects)
+    if not isinstance(aspects, dict) or not aspects:
+        return [Record(name, number, error=f"{ASPECTS_KEY!r} must be a non-empty object "
+                       "of aspect: label (or a list of aspects)")]
+    return [Record(name, number, obj.get(opts.text_column), aspect, label)
+            for aspect, label in aspects.items()]
 
 
 def folder_records(path: Path) -> list[Record]:

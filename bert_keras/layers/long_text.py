@@ -33,7 +33,8 @@ def head_tail_counts(lengths: tf.Tensor, keep: tf.Tensor, strategy: str,
         lengths: tokens per text, int64 `[batch]`.
         keep: the token budget per text, `[batch]` or a scalar.
         strategy: "head", "tail" or "head+tail".
-        head_ratio: head+tail: the share of the budget taken from the start (rounded).
+        head_ratio: head+tail: the share of the budget taken from the start (rounded), a
+            float or a float `[batch]` (one per text).
 
     Returns:
         `(head, tail)`, int64 `[batch]`; a text within budget is kept whole as its head.
@@ -45,7 +46,8 @@ def head_tail_counts(lengths: tf.Tensor, keep: tf.Tensor, strategy: str,
     elif strategy == "tail":
         head = tf.zeros_like(keep)
     elif strategy == "head+tail":
-        head = tf.cast(tf.round(tf.cast(keep, tf.float64) * float(head_ratio)), tf.int64)
+        ratio = tf.cast(head_ratio, tf.float64)
+        head = tf.cast(tf.round(tf.cast(keep, tf.float64) * ratio), tf.int64)
     else:
         raise ValueError(f"no head/tail split for long_text={strategy!r}")
     head = tf.where(fits, lengths, head)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import tensorflow as tf
 import tf_keras as keras
 
+from bert_keras.layers.aspect_attention import AspectAttentionPooler
+
 _SERIALIZABLE = keras.saving.register_keras_serializable(package="bert_keras")
 
 
@@ -86,11 +88,13 @@ class AttentionPooler(keras.layers.Layer):
         return {**super().get_config(), "hidden_units": self.hidden_units}
 
 
-POOLERS = {"cls": ClsPooler, "mean": MeanPooler, "attention": AttentionPooler}
+POOLERS = {"cls": ClsPooler, "mean": MeanPooler, "attention": AttentionPooler,
+           "aspect_attention": AspectAttentionPooler}
 
 
 def get_pooler(name: str, **kwargs) -> keras.layers.Layer:
-    """Returns a new pooler layer by name: "cls", "mean" or "attention"."""
+    """Returns a new pooler layer by name: "cls", "mean", "attention" or "aspect_attention"
+    (BERT-Pair-ATT, for text pairs)."""
     if name not in POOLERS:
         from bert_keras.errors import BertKerasError
 

@@ -12,6 +12,7 @@ with warnings.catch_warnings():  # tensorflow_hub 0.16 imports pkg_resources
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
     import tensorflow_hub as hub
 
+from bert_keras.layers.aspect_input import AspectInput
 from bert_keras.layers.long_text import check_strategy, select_tokens, split_chunks
 from bert_keras.layers.pack_inputs import keep_first, longest_first_counts
 
@@ -34,6 +35,10 @@ class BertPreprocessor(keras.layers.Layer):
         head_ratio: "head+tail": the share of the token budget taken from the start.
         chunk_stride: "chunks": tokens between window starts (default: half a window).
         max_chunks: "chunks": the most windows a text yields.
+        aspect: for (text, aspect) pairs: the settings of an `AspectInput` (filter_text,
+            lexicon, window, template) that filters the text down to the sentences about
+            the aspect and phrases the aspect. A filtered text keeps its head; a text that
+            never mentions the aspect keeps its head and tail (`head_ratio`).
 
     Call arguments:
         inputs: a string tensor `[batch]`, or a list of one or two of them (text, pair).
@@ -50,9 +55,15 @@ class BertPreprocessor(keras.layers.Layer):
 
     def __init__(self, preprocessor: str, seq_length: int = 128, long_text: str = "head",
                  head_ratio: float = 0.25, chunk_stride: int | None = None,
-                 max_chunks: int = 8, **kwargs):
+                 max_chunks: int = 8, aspect: dict | None = None, **kwargs):
         super().__init__(trainable=False, **kwargs)
         check_strategy(long_text, head_ratio)
+        self.aspect = dict(aspect) if aspect is not None else None
+        self.aspect_input = AspectInput(**self.aspect, name="aspect_input") \
+            if self.aspect is not None else None
+        self._filters = bool(self.aspect and self.aspect.get("filter_text", True))
+        if self._filters and long_text == "chunks":
+            raise ValueError("aspect text filtering and long_text='chunks' exclude each other")
         self.preprocessor = str(preprocessor)
         self.seq_length = int(seq_length)
         self.long_text = long_text
@@ -68,8 +79,17 @@ class BertPreprocessor(keras.layers.Layer):
 
     def call(self, inputs) -> dict:
         segments = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        strategy, ratio = self.long_text, self.head_ratio
+        if self.aspect_input is not None:
+            if len(segments) != 2:
+                raise ValueError("an aspect model takes [texts, aspects]")
+            text, aspect, mentioned = self.aspect_input(segments)
+            segments = [text, aspect]
+            if self._filters:  # the kept sentences from the start, else head and tail
+                strategy = "head+tail"
+                ratio = tf.where(mentioned, tf.constant(1.0, tf.float64), self.head_ratio)
         tokens = [self.tokenize(tf.reshape(s, [-1])) for s in segments]
-        if self.long_text == "head":  # the TF-Hub preprocessor's own truncation
+        if strategy == "head":  # the TF-Hub preprocessor's own truncation
             return self.pack(tokens)
         tokens = [t.merge_dims(1, -1) if t.shape.rank > 2 else t for t in tokens]
         budget = self.seq_length - len(tokens) - 1
@@ -77,13 +97,13 @@ class BertPreprocessor(keras.layers.Layer):
             lengths = tokens[0].row_lengths()
             # Chunks read all of the first segment: only the second's length limits a window.
             n1 = tf.fill(tf.shape(lengths), tf.cast(budget, lengths.dtype)) \
-                if self.long_text == "chunks" else lengths
+                if strategy == "chunks" else lengths
             keep1, keep2 = longest_first_counts(n1, tokens[1].row_lengths(), budget)
             second = keep_first(tokens[1], keep2)
         else:
             keep1, second = tf.constant(budget, tf.int64), None
-        if self.long_text != "chunks":
-            first = select_tokens(tokens[0], keep1, self.long_text, self.head_ratio)
+        if strategy != "chunks":
+            first = select_tokens(tokens[0], keep1, strategy, ratio)
             return self.pack([first] + ([second] if second is not None else []))
         stride = self.chunk_stride or max(1, budget // 2)
         chunks, counts = split_chunks(tokens[0], keep1, stride, self.max_chunks)
@@ -99,4 +119,4 @@ class BertPreprocessor(keras.layers.Layer):
         return {**super().get_config(), "preprocessor": self.preprocessor,
                 "seq_length": self.seq_length, "long_text": self.long_text,
                 "head_ratio": self.head_ratio, "chunk_stride": self.chunk_stride,
-                "max_chunks": self.max_chunks}
+                "max_chunks": self.max_chunks, "aspect": self.aspect}

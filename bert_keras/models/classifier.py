@@ -53,6 +53,8 @@ class Classifier(keras.Model):
         chunk_stride: "chunks": tokens between window starts (None: half a window).
         max_chunks: "chunks": the most windows read per text.
         chunk_aggregate: "chunks": "mean" or "max" of the window logits.
+        aspect: aspect models (text, aspect pairs): `AspectInput` settings that filter
+            the text by aspect mention and phrase the aspect, in the preprocessor.
 
     Examples:
 
@@ -65,14 +67,20 @@ class Classifier(keras.Model):
                  pair: bool = False, multi_label: bool = False, trainable_encoder: bool = True,
                  frozen_layers: int = 0, long_text: str = "head", head_ratio: float = 0.25,
                  chunk_stride: int | None = None, max_chunks: int = 8,
-                 chunk_aggregate: str = "mean", **kwargs):
+                 chunk_aggregate: str = "mean", aspect: dict | None = None, **kwargs):
         from bert_keras.hub.handles import resolve_handle
 
+        if (pooler == "aspect_attention" or aspect is not None) and not pair:
+            from bert_keras.errors import BertKerasError
+
+            raise BertKerasError("aspect models classify (text, aspect) pairs: give the "
+                                 "aspect column (--text-pair-column, default 'aspect')")
         resolved = resolve_handle(encoder, preprocessor)
         # Built first: it checks the long-text settings before any weights are made.
         preprocess = BertPreprocessor(resolved.preprocessor, seq_length, long_text=long_text,
                                       head_ratio=head_ratio, chunk_stride=chunk_stride,
-                                      max_chunks=max_chunks, name="preprocessor")
+                                      max_chunks=max_chunks, aspect=aspect,
+                                      name="preprocessor")
         chunked = long_text == "chunks"
         inputs = {name: keras.Input(shape=(None, None) if chunked else (None,),
                                     dtype=tf.int32, name=name) for name in INPUT_NAMES}
@@ -81,7 +89,8 @@ class Classifier(keras.Model):
                                  frozen_layers=frozen_layers, name="encoder")
         encoded = hub_encoder({name: windows[name] for name in INPUT_NAMES})
         pooled = get_pooler(pooler)({"sequence_output": encoded["sequence_output"],
-                                     "input_mask": windows["input_mask"]})
+                                     "input_mask": windows["input_mask"],
+                                     "input_type_ids": windows["input_type_ids"]})
         dropped = keras.layers.Dropout(dropout, name="head_dropout")(pooled)
         logits = keras.layers.Dense(
             len(labels), name="logits", dtype="float32",
@@ -97,7 +106,7 @@ class Classifier(keras.Model):
             "multi_label": multi_label, "trainable_encoder": trainable_encoder,
             "frozen_layers": frozen_layers, "long_text": long_text, "head_ratio": head_ratio,
             "chunk_stride": chunk_stride, "max_chunks": max_chunks,
-            "chunk_aggregate": chunk_aggregate,
+            "chunk_aggregate": chunk_aggregate, "aspect": aspect,
         }
         # The preprocessor holds no weights; keep it out of the checkpointed graph.
         self._untracked = types.SimpleNamespace(preprocessor=preprocess, resolved=resolved)
