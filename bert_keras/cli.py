@@ -44,8 +44,20 @@ def _presets(args: argparse.Namespace) -> None:
 
 def _convert(args: argparse.Namespace) -> None:
     from bert_keras.convert.hf import convert_hf
+    from bert_keras.convert.tf1 import convert_tf1, looks_like_tf1
+    from bert_keras.errors import ConversionError
 
-    out = convert_hf(args.src, args.out, overwrite=args.overwrite)
+    source = args.source_format
+    if source == "auto":
+        source = "tf1" if looks_like_tf1(args.src) else "hf"
+    if source == "tf1":
+        out = convert_tf1(args.src, args.out, do_lower_case=args.do_lower_case,
+                          overwrite=args.overwrite)
+    else:
+        if args.do_lower_case is not None:
+            raise ConversionError("--do-lower-case applies to --from tf1 only (Hugging Face "
+                                  "directories record it)")
+        out = convert_hf(args.src, args.out, overwrite=args.overwrite)
     print(f"wrote {out}: use it as a handle, e.g. --encoder {out}")
 
 
@@ -267,14 +279,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "convert",
-        help="convert a Hugging Face BERT directory to a TF-Hub encoder handle",
+        help="convert a Hugging Face or Google TF1 BERT checkpoint to a TF-Hub handle",
         description="Convert a Hugging Face BERT-architecture directory (config.json, "
-        "model.safetensors or pytorch_model.bin, vocab.txt) into a TF-Hub encoder and a "
-        "TF-Hub preprocessor, usable anywhere a handle is accepted.",
+        "model.safetensors or pytorch_model.bin, vocab.txt or tokenizer.json) or a Google "
+        "TF1 BERT release (bert_config.json, vocab.txt, bert_model.ckpt.*; the format of "
+        "most Chinese BERT releases) into a TF-Hub encoder and a TF-Hub preprocessor, "
+        "usable anywhere a handle is accepted.",
     )
-    p.add_argument("--from", dest="source_format", choices=["hf"], default="hf",
-                   help="checkpoint format (hf: Hugging Face)")
-    p.add_argument("src", metavar="SRC_DIR", help="the checkpoint directory")
+    p.add_argument("--from", dest="source_format", choices=["auto", "hf", "tf1"],
+                   default="auto", help="checkpoint format (auto: tf1 when SRC has "
+                   "bert_config.json or a *.index file, else hf)")
+    p.add_argument("--do-lower-case", action=argparse.BooleanOptionalAction, default=None,
+                   help="tf1 only: whether the vocabulary is uncased (default: inferred from "
+                   "vocab.txt; Chinese vocabularies come out uncased)")
+    p.add_argument("src", metavar="SRC", help="the checkpoint directory (tf1: or its "
+                   "bert_model.ckpt prefix)")
     p.add_argument("--out", required=True, metavar="DIR", help="the handle directory to write")
     p.add_argument("--overwrite", action="store_true", help="replace an existing DIR")
     p.set_defaults(func=_convert)
