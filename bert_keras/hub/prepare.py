@@ -32,6 +32,8 @@ def prepare_preset(name: str, *, force: bool = False) -> Path:
 
     preset = get_preset(name)
     target = preset_dir(name)
+    if preset.license_note:
+        _say(f"preset {name}: NOTE: {preset.license_note}")
     if is_prepared(name) and not force:
         _say(f"preset {name}: already prepared at {target}")
         return target
