@@ -77,8 +77,8 @@ def _add_column_flags(p: argparse.ArgumentParser) -> None:
 
 
 _TRAIN_FLAGS = {
-    "--train": ("train", str, "training data: CSV, TSV, JSON Lines or a folder per class "
-                "(default: the prepared drug-review data)"),
+    "--train": ("train", str, "training data: CSV, TSV, JSON Lines, a folder per class, or "
+                "a dataset name from `bert-keras prepare` (default: drug-reviews)"),
     "--validation": ("validation", str, "validation data (default: a stratified 10%% of train)"),
     "--test": ("test", str, "test data, evaluated with the best checkpoint at the end"),
     "--encoder": ("encoder", str, "encoder handle: preset, TF-Hub directory or hub URL "

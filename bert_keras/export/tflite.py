@@ -1,9 +1,11 @@
 """Exports a trained run as a TFLite bundle for phones and ARM boards (builtin ops only).
 
     run directory --Classifier.load--> concrete function on int32 ids [1, seq_length]
-        (input_word_ids, input_mask, input_type_ids -> probabilities)
+        (input_word_ids, input_mask, input_type_ids -> probabilities; int8: over the encoder
+         rebuilt natively with a bounded attention mask, see native_encoder.py)
         --TFLiteConverter, TFLITE_BUILTINS only (int8: TFLITE_BUILTINS_INT8, calibrated on
-          training texts)--> model.tflite --op check (no Flex, no custom ops)-->
+          training texts, weightless attention / LayerNorm ops kept float)-->
+        model.tflite --op check (no Flex, no custom ops)-->
         bundle: model.tflite, vocab.txt, labels.txt, model.json, report.json  (+ .zip)
 
 The string-input model would need Flex and tf-text custom ops (DESIGN.md section 2), so
@@ -13,6 +15,7 @@ the tokenizer runs beside the model: `model.json` says how (casing, special toke
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import os
 import shutil
@@ -25,6 +28,11 @@ import numpy as np
 import tensorflow as tf
 
 from bert_keras.export import tflite_report as measure
+from bert_keras.export.native_encoder import (
+    INT8_FLOAT_OPS,
+    native_encoder,
+    native_probability_function,
+)
 from bert_keras.export.saved_model import (
     LABELS_FILE,
     VOCAB_FILE,
@@ -138,12 +146,16 @@ def probability_function(model: Classifier, seq_length: int) -> Any:
     return probabilities.get_concrete_function()
 
 
-def convert(model: Classifier | None, function: Any, quantize: str,
+def convert(model: Any, function: Any, quantize: str,
             representative: dict[str, np.ndarray] | None = None) -> bytes:
     """Converts `function` with builtin ops only; the converter fails rather than use Flex.
 
+    int8 keeps `INT8_FLOAT_OPS` (weightless arithmetic: attention scores, LayerNorm
+    statistics, residual adds) in float; every weight and activation of the dense layers and
+    the embedding lookups are int8.
+
     Args:
-        model: the Keras model (keeps the function's variables alive).
+        model: what holds the function's variables (the Keras model, or a `tf.Module`).
         function: from `probability_function`.
         quantize: one of `QUANTIZATIONS`.
         representative: int8 only: ids `[n, seq_length]` of real texts for calibration.
@@ -166,6 +178,13 @@ def convert(model: Classifier | None, function: Any, quantize: str,
         converter.representative_dataset = lambda: (
             [row[name] for name in INPUT_NAMES] for row in measure.rows(representative))
     try:
+        if quantize == "int8":
+            debugger = tf.lite.experimental.QuantizationDebugger(
+                converter=converter,  # the debug pass is never run: one row is enough
+                debug_dataset=lambda: itertools.islice(converter.representative_dataset(), 1),
+                debug_options=tf.lite.experimental.QuantizationDebugOptions(
+                    denylisted_ops=list(INT8_FLOAT_OPS)))
+            return debugger.get_nondebug_quantized_model()
         return converter.convert()
     except Exception as error:  # ConverterError, or a calibration failure
         first = str(error).strip().splitlines()[:3]
@@ -251,10 +270,26 @@ def export_tflite(run_dir: str | os.PathLike, output: str | os.PathLike | None =
         representative = measure.token_ids(preprocessor, texts, pairs)
 
     function = probability_function(model, seq_length)
-    content = convert(model, function, quantize, representative)
+    graph_note = None
+    if quantize == "int8":
+        try:
+            encoder = native_encoder(model)
+        except ExportError as error:
+            graph_note = (f"int8 used the TF-Hub encoder graph ({error}); its -1e9 attention "
+                          "mask costs int8 accuracy")
+            content = convert(model, function, quantize, representative)
+        else:
+            holder = tf.Module()
+            holder.model, holder.encoder = model, encoder
+            content = convert(holder, native_probability_function(model, encoder, seq_length),
+                              quantize, representative)
+    else:
+        content = convert(model, function, quantize, representative)
     ops = check_builtin_only(content)
     float32_bytes = len(content) if quantize == "none" else len(convert(model, function, "none"))
     report = _measure(model, preprocessor, data, content, quantize, eval_limit)
+    if graph_note:
+        report["note"] = "; ".join(n for n in (report.get("note"), graph_note) if n)
     report.update(tflite_bytes=len(content), float32_tflite_bytes=float32_bytes, ops=ops,
                   representative_texts=(len(representative[INPUT_NAMES[0]])
                                         if representative is not None else 0))
