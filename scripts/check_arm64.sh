@@ -32,6 +32,9 @@ Options:
                            versions, per-bundle results, timings)
   --tolerance T            float probability tolerance (default 1e-4)
   --threads N              LiteRT threads on both sides (default 1)
+  --cpu NAME               the emulated CPU (default cortex-a76, a Raspberry Pi 5's;
+                           qemu's default "max" has SVE/SME, and XNNPACK's kernels
+                           for those run far slower under emulation)
   --no-default-delegates   skip LiteRT's default delegates (XNNPACK) on arm64
   --rebuild                rebuild the cached arm64 root and site-packages
   -h, --help               this help
@@ -61,47 +64,47 @@ ARM=${BERT_KERAS_HOME:-$HOME/.cache/bert_keras}/arm64
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 # The arm64 root: Python 3.11 and the C++ runtime LiteRT links against; apt resolves the
 # rest (libc6, zlib1g, libexpat1, libffi8, libssl3, libgcc-s1, ...).
-ROOT_PACKAGES="python3.11-minimal libpython3.11-stdlib libstdc++6"
-ROOT_KEY="bookworm arm64: $ROOT_PACKAGES; qemu-user from bookworm-backports"
+ROOT_PACKAGES=(python3.11-minimal libpython3.11-stdlib libstdc++6)
+ROOT_KEY="bookworm arm64: ${ROOT_PACKAGES[*]}; qemu-user from bookworm-backports"
 SITE_REQUIREMENTS="numpy ai-edge-litert==$LITERT_VERSION"
+PARTIAL=()  # temporary build directories, removed on exit (renamed away when complete)
 PIP_PLATFORMS=(--python-version 3.11 --implementation cp --only-binary=:all:
                --platform manylinux_2_27_aarch64 --platform manylinux2014_aarch64
                --platform manylinux_2_17_aarch64)
 
-RECORD="" TOLERANCE=1e-4 THREADS=1 NO_DELEGATES="" REBUILD=""
-BUNDLES=()
-while (($#)); do
-  case $1 in
-    -h|--help) usage; exit 0 ;;
-    --record) [[ $# -ge 2 ]] || die "--record needs a file"; RECORD=$2; shift 2 ;;
-    --tolerance) [[ $# -ge 2 ]] || die "--tolerance needs a number"; TOLERANCE=$2; shift 2 ;;
-    --threads) [[ $# -ge 2 ]] || die "--threads needs a number"; THREADS=$2; shift 2 ;;
-    --no-default-delegates) NO_DELEGATES=--no-default-delegates; shift ;;
-    --rebuild) REBUILD=1; shift ;;
-    --) shift; BUNDLES+=("$@"); break ;;
-    -*) die "unknown option $1 (see --help)" ;;
-    *) BUNDLES+=("$1"); shift ;;
-  esac
-done
-((${#BUNDLES[@]})) || { usage >&2; exit 2; }
-for i in "${!BUNDLES[@]}"; do
-  [[ -f ${BUNDLES[i]}/model.tflite ]] ||
-    die "${BUNDLES[i]} is not a TFLite bundle (no model.tflite; make one with" \
-        "\`bert-keras export --format tflite\`)"
-  BUNDLES[i]=$(cd "${BUNDLES[i]}" && pwd)
-done
-[[ $(uname -m) == x86_64 ]] || die "the host must be x86_64 (this is $(uname -m))"
-for tool in apt-get apt-cache dpkg-deb tar sha256sum; do
-  command -v "$tool" >/dev/null || die "$tool not found (a Debian-family host is needed)"
-done
-[[ -r $KEYRING ]] || die "$KEYRING not found: apt-get install debian-archive-keyring"
-command -v "$PYTHON" >/dev/null || die "no '$PYTHON' on PATH (set PYTHON=...)"
-"$PYTHON" -c "import ai_edge_litert, numpy" 2>/dev/null ||
-  die "$PYTHON cannot import ai_edge_litert and numpy: pip install ai-edge-litert numpy"
-
-mkdir -p "$ARM"
-WORK=$(mktemp -d "$ARM/.run.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+parse_args() {
+  RECORD="" TOLERANCE=1e-4 THREADS=1 CPU=cortex-a76 NO_DELEGATES="" REBUILD=""
+  BUNDLES=()
+  while (($#)); do
+    case $1 in
+      -h|--help) usage; exit 0 ;;
+      --record) [[ $# -ge 2 ]] || die "--record needs a file"; RECORD=$2; shift 2 ;;
+      --tolerance) [[ $# -ge 2 ]] || die "--tolerance needs a number"; TOLERANCE=$2; shift 2 ;;
+      --threads) [[ $# -ge 2 ]] || die "--threads needs a number"; THREADS=$2; shift 2 ;;
+      --cpu) [[ $# -ge 2 ]] || die "--cpu needs a name (qemu-aarch64 -cpu help)"; CPU=$2; shift 2 ;;
+      --no-default-delegates) NO_DELEGATES=--no-default-delegates; shift ;;
+      --rebuild) REBUILD=1; shift ;;
+      --) shift; BUNDLES+=("$@"); break ;;
+      -*) die "unknown option $1 (see --help)" ;;
+      *) BUNDLES+=("$1"); shift ;;
+    esac
+  done
+  ((${#BUNDLES[@]})) || { usage >&2; exit 2; }
+  for i in "${!BUNDLES[@]}"; do
+    [[ -f ${BUNDLES[i]}/model.tflite ]] ||
+      die "${BUNDLES[i]} is not a TFLite bundle (no model.tflite; make one with" \
+          "\`bert-keras export --format tflite\`)"
+    BUNDLES[i]=$(cd "${BUNDLES[i]}" && pwd)
+  done
+  [[ $(uname -m) == x86_64 ]] || die "the host must be x86_64 (this is $(uname -m))"
+  for tool in apt-get apt-cache dpkg-deb tar sha256sum; do
+    command -v "$tool" >/dev/null || die "$tool not found (a Debian-family host is needed)"
+  done
+  [[ -r $KEYRING ]] || die "$KEYRING not found: apt-get install debian-archive-keyring"
+  command -v "$PYTHON" >/dev/null || die "no '$PYTHON' on PATH (set PYTHON=...)"
+  "$PYTHON" -c "import ai_edge_litert, numpy" 2>/dev/null ||
+    die "$PYTHON cannot import ai_edge_litert and numpy: pip install ai-edge-litert numpy"
+}
 
 # Sets up a private apt (state, lists, archives under $1) that sees arm64 packages and
 # the host's qemu: nothing under /etc/apt or /var/lib/dpkg is read or changed.
@@ -133,11 +136,12 @@ ensure_root() {
   say "building the arm64 root in $ARM/root (Debian bookworm, qemu from bookworm-backports)"
   local build apt deb
   build=$(mktemp -d "$ARM/.root.XXXXXX")
+  PARTIAL+=("$build")
   apt=$build/apt
   private_apt "$apt"
   if ! APT_CONFIG=$apt/apt.conf apt-get -q update >"$build/apt.log" 2>&1 ||
      ! APT_CONFIG=$apt/apt.conf apt-get -q -y --download-only install \
-         $(printf '%s:arm64 ' $ROOT_PACKAGES) >>"$build/apt.log" 2>&1; then
+         "${ROOT_PACKAGES[@]/%/:arm64}" >>"$build/apt.log" 2>&1; then
     tail -20 "$build/apt.log" >&2; rm -rf "$build"; die "apt-get failed (log above)"
   fi
   mkdir -p "$build/sysroot" "$build/bin"
@@ -173,6 +177,7 @@ ensure_site() {
   say "installing aarch64 wheels into $SITE: $SITE_REQUIREMENTS"
   local build
   build=$(mktemp -d "$ARM/.site.XXXXXX")
+  PARTIAL+=("$build")
   # shellcheck disable=SC2086  # the requirement set is a word list
   if ! "$PYTHON" -m pip install --disable-pip-version-check --no-warn-script-location -q \
        --target "$build/lib" "${PIP_PLATFORMS[@]}" $SITE_REQUIREMENTS >"$build/pip.log" 2>&1
@@ -185,67 +190,108 @@ ensure_site() {
   mv "$build" "$SITE"
 }
 
-# Builds bert_keras from the working tree as the board's pure-Python wheel (outside the
-# tree, so no build/ or egg-info lands in it) and installs it without dependencies.
-install_wheel() {
-  local src=$WORK/src wheel requires
+# Builds bert_keras from the working tree as the board's pure-Python wheel (from a copy,
+# so no build/ or egg-info lands in the tree), checks that it requires only NumPy and
+# LiteRT, and installs it without dependencies. Cached by a hash of the copied sources.
+ensure_wheel() {
+  local src=$WORK/src key build wheel requires isolation=()
   mkdir -p "$src"
   (cd "$REPO" && tar -c --exclude=__pycache__ setup.py pyproject.toml README.md bert_keras) |
     tar -x -C "$src"
-  if ! BERT_KERAS_LITE_ONLY=1 "$PYTHON" -m pip wheel --disable-pip-version-check -q \
-       --no-deps "$src" -w "$WORK/wheel" >"$WORK/wheel.log" 2>&1; then
-    tail -20 "$WORK/wheel.log" >&2; die "building the bert_keras wheel failed"
+  key=$(cd "$src" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum)
+  WHEEL_DIR=$ARM/wheels/${key:0:16}
+  if [[ -f $WHEEL_DIR/WHEEL ]]; then
+    WHEEL_NAME=$(<"$WHEEL_DIR/WHEEL")
+    return
   fi
-  wheel=$(echo "$WORK"/wheel/bert_keras-*-py3-none-any.whl)
-  [[ -f $wheel ]] || die "no pure-Python bert_keras wheel in $WORK/wheel: $(ls "$WORK/wheel")"
-  requires=$("$PYTHON" - "$wheel" <<'EOF'
-import sys, zipfile
+  say "building the bert_keras board wheel (BERT_KERAS_LITE_ONLY=1)"
+  # pyproject.toml pins setuptools>=64,<81: reuse this Python's when it fits (no download).
+  "$PYTHON" -c "import setuptools, wheel, sys
+sys.exit(not 64 <= int(setuptools.__version__.split('.')[0]) < 81)" 2>/dev/null &&
+    isolation=(--no-build-isolation)
+  mkdir -p "$ARM/wheels"
+  build=$(mktemp -d "$ARM/wheels/.build.XXXXXX")
+  PARTIAL+=("$build")
+  if ! BERT_KERAS_LITE_ONLY=1 "$PYTHON" -m pip wheel --disable-pip-version-check -q \
+       --no-deps "${isolation[@]}" "$src" -w "$build/dist" >"$build/log" 2>&1; then
+    tail -20 "$build/log" >&2; rm -rf "$build"; die "building the bert_keras wheel failed"
+  fi
+  wheel=$(echo "$build"/dist/bert_keras-*-py3-none-any.whl)
+  [[ -f $wheel ]] || { rm -rf "$build"; die "no pure-Python bert_keras wheel was built"; }
+  requires=$("$PYTHON" -c "import sys, zipfile
 with zipfile.ZipFile(sys.argv[1]) as wheel:
-    name = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
+    name = next(n for n in wheel.namelist() if n.endswith('.dist-info/METADATA'))
     lines = wheel.read(name).decode().splitlines()
-print(" ".join(sorted(l.split(":", 1)[1].strip() for l in lines if l.startswith("Requires-Dist:"))))
-EOF
-)
-  [[ $requires == "ai-edge-litert numpy" ]] ||
+print(' '.join(sorted(l.split(':', 1)[1].strip() for l in lines
+                      if l.startswith('Requires-Dist:'))))" "$wheel")
+  if [[ $requires != "ai-edge-litert numpy" ]]; then
+    rm -rf "$build"
     die "the BERT_KERAS_LITE_ONLY wheel requires '$requires', not 'ai-edge-litert numpy'"
-  "$PYTHON" -m pip install --disable-pip-version-check -q --no-deps --target "$WORK/bk" \
-    "$wheel" >"$WORK/wheel.log" 2>&1 || { tail -20 "$WORK/wheel.log" >&2; die "pip failed"; }
+  fi
+  if ! "$PYTHON" -m pip install --disable-pip-version-check -q --no-deps --target \
+       "$build/lib" "$wheel" >"$build/log" 2>&1; then
+    tail -20 "$build/log" >&2; rm -rf "$build"; die "pip could not install $wheel"
+  fi
   WHEEL_NAME=$(basename "$wheel")
+  echo "$WHEEL_NAME" >"$build/WHEEL"
+  rm -rf "$WHEEL_DIR"
+  mv "$build" "$WHEEL_DIR"
+  # Keep the five newest wheels (a concurrent run may still be using an older one).
+  find "$ARM/wheels" -mindepth 1 -maxdepth 1 -type d ! -name '.*' -printf '%T@ %p\n' |
+    sort -rn | tail -n +6 | cut -d' ' -f2- | xargs -r rm -rf
 }
 
-START=$(now)
-ensure_root
-ROOT_SECONDS=$(since "$START")
-START=$(now)
-ensure_site
-SITE_SECONDS=$(since "$START")
-START=$(now)
-install_wheel
-WHEEL_SECONDS=$(since "$START")
-QEMU=$ARM/root/bin/qemu-aarch64
-QEMU_VERSION=$("$QEMU" --version | head -1)
-say "$QEMU_VERSION; arm64 root ${ROOT_SECONDS} s, wheels ${SITE_SECONDS} s," \
-    "bert_keras wheel ${WHEEL_SECONDS} s"
+main() {
+  parse_args "$@"
+  mkdir -p "$ARM"
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/check_arm64.XXXXXX")
+  trap 'rm -rf "$WORK" "${PARTIAL[@]}"' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  # Builds that a killed run (SIGKILL) left behind; a live build is never this old.
+  find "$ARM" "$ARM/wheels" -maxdepth 1 -name '.*.*' -mmin +180 -exec rm -rf {} + \
+    2>/dev/null || true
 
-PROBE=$REPO/scripts/lite_probe.py
-say "x86_64 run ($PYTHON)"
-START=$(now)
-PYTHONPATH=$REPO${PYTHONPATH:+:$PYTHONPATH} TF_CPP_MIN_LOG_LEVEL=3 "$PYTHON" "$PROBE" probe \
-  --threads "$THREADS" --out "$WORK/x86.json" "${BUNDLES[@]}" 2> >(grep -v "^INFO:" >&2)
-X86_SECONDS=$(since "$START")
-say "arm64 run (qemu-aarch64, Debian python3.11)"
-START=$(now)
-env -i PATH=/usr/bin:/bin HOME="$HOME" LANG=C.UTF-8 PYTHONNOUSERSITE=1 \
-  QEMU_LD_PREFIX="$ARM/root/sysroot" PYTHONPATH="$WORK/bk:$SITE/lib" \
-  "$QEMU" "$ARM/root/sysroot/usr/bin/python3.11" "$PROBE" probe --threads "$THREADS" \
-  $NO_DELEGATES --out "$WORK/arm64.json" "${BUNDLES[@]}" 2> >(grep -v "^INFO:" >&2)
-ARM_SECONDS=$(since "$START")
+  START=$(now)
+  ensure_root
+  ROOT_SECONDS=$(since "$START")
+  START=$(now)
+  ensure_site
+  SITE_SECONDS=$(since "$START")
+  START=$(now)
+  ensure_wheel
+  WHEEL_SECONDS=$(since "$START")
+  QEMU=$ARM/root/bin/qemu-aarch64
+  QEMU_VERSION=$("$QEMU" --version | head -1)
+  say "$QEMU_VERSION; arm64 root ${ROOT_SECONDS} s, wheels ${SITE_SECONDS} s," \
+      "bert_keras wheel ${WHEEL_SECONDS} s"
 
-"$PYTHON" "$PROBE" compare "$WORK/x86.json" "$WORK/arm64.json" --tolerance "$TOLERANCE" \
-  ${RECORD:+--record "$RECORD"} --extra "host=$(uname -m) $(uname -r)" \
-  --extra "cpu=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)" \
-  --extra "qemu=$QEMU_VERSION" --extra "root_packages=$(tr '\n' ' ' <"$ARM/root/PACKAGES")" \
-  --extra "wheel=$WHEEL_NAME" --extra "site_requirements=$SITE_REQUIREMENTS" \
-  --extra "setup_seconds_root=$ROOT_SECONDS" --extra "setup_seconds_site=$SITE_SECONDS" \
-  --extra "setup_seconds_wheel=$WHEEL_SECONDS" --extra "x86_wall_seconds=$X86_SECONDS" \
-  --extra "arm64_wall_seconds=$ARM_SECONDS"
+  PROBE=$REPO/scripts/lite_probe.py
+  say "x86_64 run ($PYTHON)"
+  START=$(now)
+  PYTHONPATH=$REPO${PYTHONPATH:+:$PYTHONPATH} TF_CPP_MIN_LOG_LEVEL=3 "$PYTHON" "$PROBE" probe \
+    --threads "$THREADS" --out "$WORK/x86.json" "${BUNDLES[@]}" 2> >(grep -v "^INFO:" >&2) ||
+    die "the x86_64 run failed (see above)"
+  X86_SECONDS=$(since "$START")
+  say "arm64 run (qemu-aarch64 -cpu $CPU, Debian python3.11; float32 models are slow here)"
+  START=$(now)
+  env -i PATH=/usr/bin:/bin HOME="$HOME" LANG=C.UTF-8 PYTHONNOUSERSITE=1 \
+    QEMU_LD_PREFIX="$ARM/root/sysroot" QEMU_CPU="$CPU" PYTHONPATH="$WHEEL_DIR/lib:$SITE/lib" \
+    "$QEMU" "$ARM/root/sysroot/usr/bin/python3.11" "$PROBE" probe --threads "$THREADS" \
+    $NO_DELEGATES --out "$WORK/arm64.json" "${BUNDLES[@]}" 2> >(grep -v "^INFO:" >&2) ||
+    die "the arm64 run failed (see above)"
+  ARM_SECONDS=$(since "$START")
+
+  "$PYTHON" "$PROBE" compare "$WORK/x86.json" "$WORK/arm64.json" --tolerance "$TOLERANCE" \
+    ${RECORD:+--record "$RECORD"} --extra "host=$(uname -m) $(uname -r)" \
+    --extra "cpu=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)" \
+    --extra "qemu=$QEMU_VERSION" --extra "qemu_cpu=$CPU" \
+    --extra "root_packages=$(tr '\n' ' ' <"$ARM/root/PACKAGES")" \
+    --extra "wheel=$WHEEL_NAME" --extra "site_requirements=$SITE_REQUIREMENTS" \
+    --extra "setup_seconds_root=$ROOT_SECONDS" --extra "setup_seconds_site=$SITE_SECONDS" \
+    --extra "setup_seconds_wheel=$WHEEL_SECONDS" --extra "x86_wall_seconds=$X86_SECONDS" \
+    --extra "arm64_wall_seconds=$ARM_SECONDS"
+}
+
+# One line: bash has read all of the script before it runs, so editing it mid-run is safe.
+main "$@"; exit
