@@ -30,6 +30,7 @@ from bert_keras.callbacks import BestCheckpoint
 from bert_keras.config import TrainConfig
 from bert_keras.data import pipeline
 from bert_keras.data.sources import RunData, load_run_data
+from bert_keras.data.vocab_coverage import warn_if_uncovered
 from bert_keras.errors import BertKerasError
 from bert_keras.evaluation import EvaluationReport, evaluate_predictions
 from bert_keras.losses import get_loss
@@ -83,6 +84,7 @@ def train(config: TrainConfig | dict[str, Any]) -> TrainResult:
     strategy = pick_strategy()
     with strategy.scope():
         model = _build_model(config, data)
+    warn_if_uncovered(model, data.train.texts)
     train_tokens = pipeline.tokenize(data.train, model.preprocessor,
                                      data.vocab.encode(data.train.labels))
     lengths = pipeline.token_lengths(train_tokens)
