@@ -14,7 +14,9 @@ from test_training import FILLER, write_csv
 
 from bert_keras.config import TrainConfig
 from bert_keras.errors import BertKerasError, DataError
+from bert_keras.export import ExportError
 from bert_keras.export.saved_model import export_saved_model
+from bert_keras.export.tflite import export_tflite
 from bert_keras.layers.aspect_attention import AspectAttentionPooler
 from bert_keras.layers.aspect_input import AspectInput, split_sentences
 from bert_keras.layers.preprocessor import BertPreprocessor
@@ -154,6 +156,8 @@ def test_aspect_model_reloads_and_serves_text_and_aspect(aspect_run):
     served = tf.saved_model.load(str(exported.path)).signatures["serving_default"](
         text=tf.constant(texts), text_pair=tf.constant(aspects))
     np.testing.assert_allclose(served["probabilities"].numpy(), expected, atol=1e-5)
+    with pytest.raises(ExportError, match="filters texts by aspect mention"):
+        export_tflite(result.run_dir, root / "board", quiet=True)
 
 
 def test_jsonl_aspects_expand_and_an_empty_aspect_names_the_line(tmp_path):

@@ -255,6 +255,12 @@ def export_tflite(run_dir: str | os.PathLike, output: str | os.PathLike | None =
         raise ExportError("long_text='chunks' models read a text in a variable number of "
                           "windows, which a fixed-shape .tflite cannot; retrain with "
                           "--long-text head+tail (or head, tail) for boards")
+    aspect = model.settings.get("aspect") or {}
+    if aspect.get("filter_text") or aspect.get("template"):
+        raise ExportError("this aspect model filters texts by aspect mention or phrases the "
+                          "aspect in its graph, which bert_keras.lite does not repeat; export "
+                          "it as a SavedModel, or train without --aspect-filter and "
+                          "--aspect-template for boards")
     seq_length = int(seq_length or model.settings["seq_length"])
     _check_seq_length(model, seq_length)
     preprocessor = model.preprocessor if seq_length == model.settings["seq_length"] else \
