@@ -30,6 +30,7 @@ _EXPORTS = {
     "evaluate": "bert_keras.training",
     "get_loss": "bert_keras.losses",
     "export_saved_model": "bert_keras.export.saved_model",
+    "embed": "bert_keras.vectors.embedding",
 }
 
 __all__ = ["__version__", *_EXPORTS]
