@@ -393,6 +393,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="REST: columnar request format (inputs) instead of rows (instances)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     p.set_defaults(func=_serve_check)
+
+    from bert_keras.vectors.commands import add_parsers as add_vector_parsers
+
+    add_vector_parsers(sub)
     return parser
 
 

@@ -18,6 +18,15 @@ from bert_keras.vectors.outputs import VectorWriter
 _READ_AHEAD = 1024
 
 
+def check_inputs(paths) -> None:
+    """Fails early (before a model loads) on a missing or empty input file."""
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise DataError(f"{path}: no such file")
+        if path.stat().st_size == 0:
+            raise DataError(f"{path}: the file is empty")
+
+
 def read_lines(path: str | Path, *, progress: bool = True) -> Iterator[tuple[int, str]]:
     """Yields `(line number, text)` for each non-empty line of a UTF-8 file, lazily.
 
@@ -76,8 +85,7 @@ def embed_file(input_path: str | Path, output: str | Path, *,
     from bert_keras.cache import atomic_directory
 
     input_path, output = Path(input_path), Path(output)
-    if input_path.is_file() and input_path.stat().st_size == 0:
-        raise DataError(f"{input_path}: the file is empty")
+    check_inputs([input_path])
     if output.exists() and not overwrite:
         raise BertKerasError(f"{output} already exists (use --overwrite to replace it)")
     encoder = model if isinstance(model, TextEncoder) else TextEncoder(

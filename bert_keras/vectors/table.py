@@ -47,7 +47,7 @@ def build_table(corpus: str | Path | Sequence[str | Path], output: str | Path, *
         build_table("reviews.txt", "chars.txt", model="zh-m3e-small", contextual=True)
         table = load_table("chars.txt")
     """
-    from bert_keras.vectors.files import read_lines
+    from bert_keras.vectors.files import check_inputs, read_lines
 
     files = [corpus] if isinstance(corpus, (str, Path)) else list(corpus)
     output = Path(output)
@@ -55,9 +55,7 @@ def build_table(corpus: str | Path | Sequence[str | Path], output: str | Path, *
         raise DataError("no corpus file given")
     if output.exists() and not overwrite:
         raise BertKerasError(f"{output} already exists (use --overwrite to replace it)")
-    for path in files:
-        if Path(path).is_file() and Path(path).stat().st_size == 0:
-            raise DataError(f"{path}: the corpus file is empty")
+    check_inputs(files)
     encoder = model if isinstance(model, TextEncoder) else TextEncoder(
         model, seq_length=seq_length, layer=layer, last_layers=last_layers)
     vocabulary = encoder.vocabulary  # fails early for handles without one
