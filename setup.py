@@ -29,6 +29,9 @@ INSTALL_REQUIRES = [
     "scikit-learn",
     "matplotlib",
     "safetensors",
+    # Parquet output of `bert-keras embed` (already pulled in by tensorflow-datasets; listed
+    # because bert_keras imports it itself)
+    "pyarrow",
 ]
 
 # A board (phone, Raspberry Pi class) runs only bert_keras.lite. Extras can only add to the
@@ -47,6 +50,8 @@ EXTRAS_REQUIRE = {
         # pulls several GB of CUDA wheels.
         "torch==2.13.0",
         "safetensors",
+        # reference for the sentence-vector parity test (tests/test_embed_parity.py)
+        "sentence-transformers",
     ],
     "lite": ["ai-edge-litert"],
 }
