@@ -110,3 +110,13 @@ def test_minilm_mean_vectors_equal_sentence_transformers(minilm_handle, tmp_path
     print(f"min cosine {cosine.min():.7f} over {len(TEXTS)} texts; "
           f"max abs diff {np.abs(ours - reference).max():.2e}")
     assert cosine.min() >= 0.9999, [TEXTS[i] for i in np.argsort(cosine)[:5]]
+
+
+@pytest.mark.slow
+def test_chinese_token_vectors_are_one_per_character():
+    from bert_keras.hub.prepare import prepare_preset
+    from bert_keras.vectors import embed_tokens
+
+    [result] = embed_tokens("我喜欢这个药，效果很好！", prepare_preset("zh-m3e-small"))
+    assert result.tokens == list("我喜欢这个药，效果很好！")
+    assert result.vectors.shape == (12, 512)

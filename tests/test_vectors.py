@@ -206,3 +206,14 @@ def test_cli_embed_similar_and_table(tmp_path, tiny_handle, capsys):
                  str(tmp_path / "o2"), "--model", str(tiny_handle)]) == 2
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "the file is empty" in error
+
+
+def test_vocabulary_keeps_tokens_that_are_line_separators(tmp_path, encoder):
+    from bert_keras.vectors import TextEncoder
+
+    (tmp_path / "h").mkdir()
+    (tmp_path / "h" / "vocab.txt").write_text("[PAD]\n\x85\n\u2028\nx\n", encoding="utf-8")
+    local = dataclasses.replace(encoder.resolved, encoder=str(tmp_path / "h" / "encoder"))
+    bare = TextEncoder.__new__(TextEncoder)
+    bare.__dict__.update(encoder.__dict__, resolved=local, _vocabulary=None)
+    assert bare.vocabulary == ["[PAD]", "\x85", "\u2028", "x"]

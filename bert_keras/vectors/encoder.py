@@ -122,7 +122,12 @@ class TextEncoder:
                     "its preprocessor's assets; token strings need one. Use a local handle "
                     "(bert-keras prepare / convert)."
                 )
-            self._vocabulary = Path(found).read_text(encoding="utf-8").splitlines()
+            # Split on "\n" only: splitlines() also breaks at U+0085, U+2028 and other
+            # separators that large (e.g. Chinese) vocabularies hold as tokens.
+            lines = Path(found).read_text(encoding="utf-8").split("\n")
+            self._vocabulary = [line.rstrip("\r") for line in lines]
+            if self._vocabulary and not self._vocabulary[-1]:
+                self._vocabulary.pop()
         return self._vocabulary
 
     def special_ids(self) -> np.ndarray:
