@@ -11,7 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from bert_keras.convert.encoder_config import build_bert_encoder
-from bert_keras.convert.hf_checkpoint import assign_weights, encoder_weights, read_hf_checkpoint
+from bert_keras.convert.hf_checkpoint import (
+    HFCheckpoint,
+    assign_weights,
+    encoder_weights,
+    read_hf_checkpoint,
+)
 from bert_keras.convert.pytorch_bin import is_zip_checkpoint, read_pytorch_bin
 from bert_keras.convert.tfhub_export import write_handle
 from bert_keras.errors import ConversionError
@@ -38,28 +43,33 @@ def convert_hf(src_dir: str | Path, out_dir: str | Path, *,
         ckpt = read_hf_checkpoint(readable)
         if lower_case is not None:
             ckpt = dataclasses.replace(ckpt, do_lower_case=lower_case)
-        encoder = build_bert_encoder(ckpt.config)
-        unassigned = assign_weights(encoder, encoder_weights(ckpt))
-        missing = [name for name in unassigned if not name.startswith("pooler_transform/")]
-        if missing:
-            raise ConversionError(f"{src}: no weights for {missing[:5]}.")
-        record = {
-            "source": {"format": "huggingface", "path": str(src.resolve())},
-            # A checkpoint without pooler weights keeps a randomly initialised pooler:
-            # classifiers here pool sequence_output themselves.
-            "pooler_weights": not unassigned,
-            **({"vocab_source": "tokenizer.json"} if lower_case is not None else {}),
-            **(info or {}),
-        }
-        return write_handle(
-            out_dir,
-            encoder=encoder,
-            config=ckpt.config,
-            vocab_file=ckpt.vocab_file,
-            do_lower_case=ckpt.do_lower_case,
-            info=record,
-            overwrite=overwrite,
-        )
+        record = {"source": {"format": "huggingface", "path": str(src.resolve())},
+                  **({"vocab_source": "tokenizer.json"} if lower_case is not None else {}),
+                  **(info or {})}
+        return write_checkpoint_handle(ckpt, out_dir, src, record, overwrite=overwrite)
+
+
+def write_checkpoint_handle(ckpt: HFCheckpoint, out_dir: str | Path, src: str | Path,
+                            record: dict[str, Any], *, overwrite: bool = False) -> Path:
+    """Builds `networks.BertEncoder`, loads the checkpoint's weights and writes the handle.
+
+    Args:
+        ckpt: the checkpoint, in Hugging Face names (TF1 releases are renamed to them).
+        out_dir: the handle directory to write (atomically).
+        src: where the checkpoint came from, for error messages.
+        record: facts for the handle file (source, casing, ...).
+        overwrite: replace an existing `out_dir`.
+    """
+    encoder = build_bert_encoder(ckpt.config)
+    unassigned = assign_weights(encoder, encoder_weights(ckpt))
+    missing = [name for name in unassigned if not name.startswith("pooler_transform/")]
+    if missing:
+        raise ConversionError(f"{src}: no weights for {missing[:5]}.")
+    # A checkpoint without pooler weights keeps a randomly initialised pooler: classifiers
+    # here pool sequence_output themselves.
+    return write_handle(out_dir, encoder=encoder, config=ckpt.config,
+                        vocab_file=ckpt.vocab_file, do_lower_case=ckpt.do_lower_case,
+                        info={**record, "pooler_weights": not unassigned}, overwrite=overwrite)
 
 
 def read_tokenizer_json(path: str | Path) -> tuple[list[str], bool]:

@@ -6,11 +6,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bert_keras.convert.encoder_config import build_bert_encoder
-from bert_keras.convert.hf_checkpoint import assign_weights, encoder_weights
+from bert_keras.convert.hf import write_checkpoint_handle
 from bert_keras.convert.tf1_checkpoint import CONFIG_FILE, read_tf1_checkpoint
-from bert_keras.convert.tfhub_export import write_handle
-from bert_keras.errors import ConversionError
 
 
 def convert_tf1(ckpt_dir: str | Path, out_dir: str | Path, *, do_lower_case: bool | None = None,
@@ -44,28 +41,9 @@ def convert_tf1(ckpt_dir: str | Path, out_dir: str | Path, *, do_lower_case: boo
     ckpt = release.checkpoint
     if do_lower_case is None and not quiet:
         print(f"{ckpt.vocab_file}: {release.casing}", file=sys.stderr, flush=True)
-    encoder = build_bert_encoder(ckpt.config)
-    unassigned = assign_weights(encoder, encoder_weights(ckpt))
-    missing = [name for name in unassigned if not name.startswith("pooler_transform/")]
-    if missing:
-        raise ConversionError(f"{ckpt_dir}: no weights for {missing[:5]}.")
-    record = {
-        "source": {"format": "tf1", "path": str(release.prefix.resolve())},
-        "do_lower_case_from": release.casing,
-        # Without pooler weights the pooler keeps its random initialisation:
-        # classifiers here pool sequence_output themselves.
-        "pooler_weights": not unassigned,
-        **(info or {}),
-    }
-    return write_handle(
-        out_dir,
-        encoder=encoder,
-        config=ckpt.config,
-        vocab_file=ckpt.vocab_file,
-        do_lower_case=ckpt.do_lower_case,
-        info=record,
-        overwrite=overwrite,
-    )
+    record = {"source": {"format": "tf1", "path": str(release.prefix.resolve())},
+              "do_lower_case_from": release.casing, **(info or {})}
+    return write_checkpoint_handle(ckpt, out_dir, ckpt_dir, record, overwrite=overwrite)
 
 
 def looks_like_tf1(src: str | Path) -> bool:
