@@ -46,7 +46,10 @@ def head_tail_counts(lengths: tf.Tensor, keep: tf.Tensor, strategy: str,
     elif strategy == "tail":
         head = tf.zeros_like(keep)
     elif strategy == "head+tail":
-        ratio = tf.cast(head_ratio, tf.float64)
+        # Not tf.cast(0.3, tf.float64): that goes through float32 (0.30000001192...) and
+        # rounds differently from the NumPy tokenizer at halves.
+        ratio = tf.cast(head_ratio, tf.float64) if isinstance(head_ratio, tf.Tensor) \
+            else tf.constant(float(head_ratio), tf.float64)
         head = tf.cast(tf.round(tf.cast(keep, tf.float64) * ratio), tf.int64)
     else:
         raise ValueError(f"no head/tail split for long_text={strategy!r}")

@@ -87,7 +87,8 @@ class BertPreprocessor(keras.layers.Layer):
             segments = [text, aspect]
             if self._filters:  # the kept sentences from the start, else head and tail
                 strategy = "head+tail"
-                ratio = tf.where(mentioned, tf.constant(1.0, tf.float64), self.head_ratio)
+                ratio = tf.where(mentioned, tf.constant(1.0, tf.float64),
+                                 tf.constant(self.head_ratio, tf.float64))
         tokens = [self.tokenize(tf.reshape(s, [-1])) for s in segments]
         if strategy == "head":  # the TF-Hub preprocessor's own truncation
             return self.pack(tokens)
