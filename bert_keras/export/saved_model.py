@@ -34,11 +34,10 @@ from bert_keras.export.serving_module import (
     set_method_name,
 )
 from bert_keras.export.warmup import sample_texts, warmup_records, write_warmup
+from bert_keras.lite.classifier import LABELS_FILE, VOCAB_FILE  # one name for both exports
 
 DEFAULT_BASE_DIR = "saved_models"
 FACTS_FILE = "model_facts.json"
-LABELS_FILE = "labels.txt"
-VOCAB_FILE = "vocab.txt"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
