@@ -96,6 +96,8 @@ _TRAIN_FLAGS = {
     "--max-chunks": ("max_chunks", int, "chunks: most windows per text (default: 8)"),
     "--chunk-aggregate": ("chunk_aggregate", str, "chunks: pool window logits by mean | max "
                           "(default: mean)"),
+    "--precision": ("precision", str, "encoder compute precision: auto | float32 | bfloat16 | "
+                    "float16 (default: auto, bfloat16 where the CPU/GPU computes it natively)"),
     "--learning-rate": ("learning_rate", float, "peak AdamW learning rate (default: the "
                         "preset's, 1e-4 for minilm-l6-uncased; else 5e-5)"),
     "--loss": ("loss", str, "cross_entropy | weighted_cross_entropy | focal | "
@@ -216,7 +218,8 @@ def _export(args: argparse.Namespace) -> None:
 
     result = saved_model(args.model, name=args.name, version=args.version,
                          base_dir=args.base_dir, overwrite=args.overwrite,
-                         threshold=args.threshold, quiet=True)
+                         threshold=args.threshold, precision=args.precision or "float32",
+                         quiet=True)
     print(result.usage)
     print("TF Text ops the model needs (stock tensorflow/serving links them): "
           + (", ".join(result.ops.text) or "none"))
@@ -225,6 +228,9 @@ def _export(args: argparse.Namespace) -> None:
 def _export_tflite(args: argparse.Namespace) -> None:
     from bert_keras.export.tflite import export_tflite, main_summary
 
+    if args.precision is not None:
+        raise BertKerasError("--precision applies to --format saved_model (TFLite takes "
+                             "--quantize)")
     result = export_tflite(args.model, args.output, quantize=args.quantize or "none",
                            seq_length=args.seq_length, overwrite=args.overwrite)
     print(main_summary(result))
@@ -373,6 +379,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace an existing version (tflite: an existing bundle)")
     p.add_argument("--threshold", type=float, default=0.5,
                    help="multi-label models: probability from which a label is predicted")
+    p.add_argument("--precision", choices=["float32", "bfloat16", "float16"], default=None,
+                   help="saved_model: the encoder's compute precision in the graph (default: "
+                   "float32, which any server runs; bfloat16 / float16 for servers whose "
+                   "CPU or GPU computes them natively)")
     p.set_defaults(func=_export)
 
     p = sub.add_parser(

@@ -65,6 +65,9 @@ class TrainConfig:
         chunk_stride: "chunks": tokens between window starts (None: half a window).
         max_chunks: "chunks": the most windows read per text.
         chunk_aggregate: "chunks": pool window logits by "mean" or "max".
+        precision: the encoder's compute precision: "auto" (mixed bfloat16 where the CPU
+            has AVX512-BF16 / AMX-BF16 or the GPU computes bfloat16, float16 on older GPUs,
+            else float32), "float32", "bfloat16" or "float16" (weights stay float32).
         freeze_encoder: train only the head.
         frozen_layers: freeze the embeddings and this many lowest encoder blocks.
         loss: "cross_entropy", "weighted_cross_entropy", "focal", "sigmoid_cross_entropy",
@@ -114,6 +117,7 @@ class TrainConfig:
     chunk_stride: int | None = None
     max_chunks: int = 8
     chunk_aggregate: str = "mean"
+    precision: str = "auto"
     freeze_encoder: bool = False
     frozen_layers: int = 0
     loss: str | None = None
@@ -155,6 +159,11 @@ class TrainConfig:
         if self.chunk_aggregate not in AGGREGATIONS:
             raise BertKerasError(f"chunk_aggregate must be one of {', '.join(AGGREGATIONS)}, "
                                  f"got {self.chunk_aggregate!r}")
+        from bert_keras.precision import PRECISIONS
+
+        if self.precision not in PRECISIONS:
+            raise BertKerasError(f"precision must be one of {', '.join(PRECISIONS)}, "
+                                 f"got {self.precision!r}")
         if self.max_chunks < 1 or (self.chunk_stride is not None and self.chunk_stride < 1):
             raise BertKerasError("max_chunks and chunk_stride must be positive")
 

@@ -93,13 +93,16 @@ def train(config: TrainConfig | dict[str, Any]) -> TrainResult:
     validation_ds = _inference_data(model, data.validation, data, config.batch_size)
     steps = int(train_ds.cardinality()) * config.epochs
     with strategy.scope():
+        optimizer = create_optimizer(
+            learning_rate=config.peak_learning_rate(), total_steps=steps,
+            warmup_steps=int(config.warmup_fraction * steps),
+            weight_decay=config.weight_decay, clip_norm=config.clip_norm,
+            num_layers=_num_layers(model), layer_decay=config.layer_decay,
+        )
+        if model.compute_precision == "float16":  # float16 gradients underflow unscaled
+            optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
         model.compile(
-            optimizer=create_optimizer(
-                learning_rate=config.peak_learning_rate(), total_steps=steps,
-                warmup_steps=int(config.warmup_fraction * steps),
-                weight_decay=config.weight_decay, clip_norm=config.clip_norm,
-                num_layers=_num_layers(model), layer_decay=config.layer_decay,
-            ),
+            optimizer=optimizer,
             loss=get_loss(config.loss, num_classes=len(data.vocab),
                           multi_label=data.vocab.multi_label,
                           train_label_ids=_label_ids(data), **config.loss_options()),
@@ -116,8 +119,8 @@ def train(config: TrainConfig | dict[str, Any]) -> TrainResult:
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor=config.monitor, mode=best.mode, patience=config.early_stopping_patience))
     print(f"training {config.epochs} epochs of {int(train_ds.cardinality())} steps "
-          f"(median {int(np.median(lengths))} tokens per example) into {run_dir}",
-          file=sys.stderr)
+          f"(median {int(np.median(lengths))} tokens per example, encoder in "
+          f"{model.compute_precision}) into {run_dir}", file=sys.stderr)
     history = model.fit(train_ds, validation_data=validation_ds, epochs=config.epochs,
                         callbacks=callbacks, verbose=1 if sys.stderr.isatty() else 2)
     # BackupAndRestore deletes only its own sub-folder; a finished run leaves no backup.
@@ -154,6 +157,7 @@ def _build_model(config: TrainConfig, data: RunData) -> Classifier:
         chunk_aggregate=config.chunk_aggregate, aspect=config.aspect_settings(),
         pair=data.train.pairs is not None, multi_label=data.vocab.multi_label,
         trainable_encoder=not config.freeze_encoder, frozen_layers=config.frozen_layers,
+        precision=config.precision,
     )
 
 

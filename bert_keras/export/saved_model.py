@@ -147,7 +147,7 @@ def model_facts(model, run_dir: Path, *, name: str, version: int,
         "encoder": settings["encoder"], "preprocessor": settings["preprocessor"],
         "seq_length": settings["seq_length"], "labels": list(model.labels),
         "pooler": settings["pooler"], "pair": settings["pair"],
-        "multi_label": settings["multi_label"],
+        "multi_label": settings["multi_label"], "compute_precision": model.compute_precision,
         "long_text": {key: settings.get(key, default) for key, default in LONG_TEXT_DEFAULTS},
         "threshold": threshold if settings["multi_label"] else None,
         "signatures": {"serving_default": {"inputs": ["text", "text_pair"][:1 + settings["pair"]],
@@ -164,7 +164,8 @@ def model_facts(model, run_dir: Path, *, name: str, version: int,
 def export_saved_model(run_dir: str | os.PathLike, *, name: str | None = None,
                        version: int | None = None,
                        base_dir: str | os.PathLike = DEFAULT_BASE_DIR, overwrite: bool = False,
-                       threshold: float = 0.5, quiet: bool = False) -> ExportResult:
+                       threshold: float = 0.5, precision: str = "float32",
+                       quiet: bool = False) -> ExportResult:
     """Exports a trained run as `<base_dir>/<name>/<version>/`, a SavedModel for TF Serving.
 
     Args:
@@ -174,6 +175,9 @@ def export_saved_model(run_dir: str | os.PathLike, *, name: str | None = None,
         base_dir: the model base directory that TF Serving watches.
         overwrite: replace an existing version.
         threshold: multi-label models: the probability from which a label is predicted.
+        precision: the encoder's compute precision in the SavedModel: "float32" (runs on
+            any server) or "bfloat16" / "float16" for servers whose CPU or GPU computes
+            them natively (weights stay float32).
         quiet: do not print the serving instructions.
 
     Returns:
@@ -196,7 +200,7 @@ def export_saved_model(run_dir: str | os.PathLike, *, name: str | None = None,
     version = _pick_version(model_dir, version, overwrite)
     final = model_dir / str(version)
 
-    model = Classifier.load(run_dir)
+    model = Classifier.load(run_dir, precision=precision)
     module = ServingModule(model, threshold=threshold)
     texts, pairs = sample_texts(run_dir, model.settings["pair"])
     facts = model_facts(model, run_dir, name=name, version=version, threshold=threshold)

@@ -250,7 +250,7 @@ def export_tflite(run_dir: str | os.PathLike, output: str | os.PathLike | None =
     if final.exists() and not overwrite:
         raise ExportError(f"{final} already exists; pass --overwrite to replace it.")
 
-    model = Classifier.load(run_dir)
+    model = Classifier.load(run_dir, precision="float32")  # TFLite converts float graphs
     if model.settings.get("long_text") == "chunks":
         raise ExportError("long_text='chunks' models read a text in a variable number of "
                           "windows, which a fixed-shape .tflite cannot; retrain with "

@@ -1,10 +1,11 @@
-"""The TF-Hub BERT encoder as a Keras layer that saves its handle in its config."""
+"""The BERT encoder of a handle as a Keras layer that saves its handle in its config."""
 
 from __future__ import annotations
 
 import re
 import warnings
 
+import tensorflow as tf
 import tf_keras as keras
 
 with warnings.catch_warnings():  # tensorflow_hub 0.16 imports pkg_resources
@@ -16,30 +17,63 @@ _LAYER_INDEX = re.compile(r"transformer/layer_(\d+)/")
 
 @keras.saving.register_keras_serializable(package="bert_keras")
 class HubEncoder(keras.layers.Layer):
-    """Wraps a TF-Hub encoder SavedModel (`hub.KerasLayer`), optionally freezing its bottom.
+    """A TF-Hub encoder, run as the SavedModel graph or rebuilt natively.
+
+    With `architecture` (what a bert_keras handle records), the encoder is rebuilt as
+    `networks.BertEncoder` and given the SavedModel's weights: the same function, but it can
+    compute in mixed precision. Without it, any TF-Hub encoder runs through
+    `hub.KerasLayer`, always in float32. Outputs are float32 either way.
 
     Args:
-        encoder: path or URL of the TF-Hub encoder.
+        encoder: path or URL of the TF-Hub encoder SavedModel.
         trainable: fine-tune the encoder's weights.
         frozen_layers: keep the embeddings and the lowest `frozen_layers` transformer
             blocks fixed while the rest trains (0: train everything).
+        architecture: the encoder config of a bert_keras handle (None: `hub.KerasLayer`).
+        precision: compute precision of a native encoder ("float32", "bfloat16",
+            "float16" or "auto"); a `hub.KerasLayer` encoder takes "float32" only.
 
     Examples:
 
-        encoder = HubEncoder("/path/to/handle/encoder")
+        encoder = HubEncoder("/path/to/handle/encoder", architecture=config,
+                             precision="bfloat16")
         outputs = encoder({"input_word_ids": ids, "input_mask": mask,
                            "input_type_ids": types})
-        outputs["sequence_output"]
+        outputs["sequence_output"]  # float32
     """
 
-    def __init__(self, encoder: str, trainable: bool = True, frozen_layers: int = 0, **kwargs):
+    def __init__(self, encoder: str, trainable: bool = True, frozen_layers: int = 0,
+                 architecture: dict | None = None, precision: str = "float32", **kwargs):
         super().__init__(trainable=trainable, **kwargs)
         self.encoder = str(encoder)
         self.frozen_layers = int(frozen_layers)
-        self.hub_layer = hub.KerasLayer(self.encoder, trainable=trainable, name="hub")
+        self.architecture = dict(architecture) if architecture else None
+        self.precision = precision
+        if self.architecture:
+            from bert_keras.hub.native import build_native_encoder
+
+            self.network = build_native_encoder(self.architecture, self.encoder, precision)
+        else:
+            if precision != "float32":
+                from bert_keras.errors import BertKerasError
+
+                raise BertKerasError(
+                    f"{self.encoder}: a TF-Hub SavedModel graph computes in float32 only; "
+                    f"precision {precision!r} needs a handle that records its architecture "
+                    "(bert-keras prepare / convert)")
+            self.network = hub.KerasLayer(self.encoder, trainable=trainable, name="hub")
+
+    @property
+    def is_native(self) -> bool:
+        return self.architecture is not None
 
     def call(self, inputs: dict, training=None) -> dict:
-        return self.hub_layer(inputs, training=training)
+        if not self.trainable:
+            training = False  # a frozen encoder drops out nothing (as hub.KerasLayer does)
+        outputs = dict(self.network(inputs, training=training))
+        outputs.setdefault("default", outputs["pooled_output"])
+        # Heads and losses stay float32 whatever the encoder computes in.
+        return tf.nest.map_structure(lambda t: tf.cast(t, tf.float32), outputs)
 
     def _is_frozen(self, variable) -> bool:
         if self.frozen_layers <= 0:
@@ -51,13 +85,18 @@ class HubEncoder(keras.layers.Layer):
 
     @property
     def trainable_weights(self):
-        return [w for w in super().trainable_weights if not self._is_frozen(w)]
+        if not self.trainable:
+            return []
+        return [w for w in self.network.trainable_weights if not self._is_frozen(w)]
 
     @property
     def non_trainable_weights(self):
-        frozen = [w for w in super().trainable_weights if self._is_frozen(w)]
-        return super().non_trainable_weights + frozen
+        if not self.trainable:
+            return self.network.weights
+        frozen = [w for w in self.network.trainable_weights if self._is_frozen(w)]
+        return self.network.non_trainable_weights + frozen
 
     def get_config(self) -> dict:
         return {**super().get_config(), "encoder": self.encoder,
-                "frozen_layers": self.frozen_layers}
+                "frozen_layers": self.frozen_layers, "architecture": self.architecture,
+                "precision": self.precision}

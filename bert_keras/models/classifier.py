@@ -55,6 +55,12 @@ class Classifier(keras.Model):
         chunk_aggregate: "chunks": "mean" or "max" of the window logits.
         aspect: aspect models (text, aspect pairs): `AspectInput` settings that filter
             the text by aspect mention and phrase the aspect, in the preprocessor.
+        precision: the encoder's compute precision: "auto" (bfloat16 where the CPU or GPU
+            computes it natively, else float32), "float32", "bfloat16" or "float16".
+            Variables, heads and outputs stay float32.
+        native: rebuild the encoder as `networks.BertEncoder` (needed for mixed precision)
+            rather than run its SavedModel graph (None: native when the handle records its
+            architecture, as every handle bert_keras writes does).
 
     Examples:
 
@@ -67,8 +73,11 @@ class Classifier(keras.Model):
                  pair: bool = False, multi_label: bool = False, trainable_encoder: bool = True,
                  frozen_layers: int = 0, long_text: str = "head", head_ratio: float = 0.25,
                  chunk_stride: int | None = None, max_chunks: int = 8,
-                 chunk_aggregate: str = "mean", aspect: dict | None = None, **kwargs):
+                 chunk_aggregate: str = "mean", aspect: dict | None = None,
+                 precision: str = "auto", native: bool | None = None, **kwargs):
         from bert_keras.hub.handles import resolve_handle
+        from bert_keras.hub.native import can_rebuild
+        from bert_keras.precision import resolve_precision
 
         if (pooler == "aspect_attention" or aspect is not None) and not pair:
             from bert_keras.errors import BertKerasError
@@ -76,6 +85,14 @@ class Classifier(keras.Model):
             raise BertKerasError("aspect models classify (text, aspect) pairs: give the "
                                  "aspect column (--text-pair-column, default 'aspect')")
         resolved = resolve_handle(encoder, preprocessor)
+        native = can_rebuild(resolved.info) if native is None else bool(native)
+        if native and not can_rebuild(resolved.info):
+            from bert_keras.errors import BertKerasError
+
+            raise BertKerasError(f"{encoder}: the handle records no architecture, so its "
+                                 "encoder cannot be rebuilt natively (native=False runs it)")
+        # "auto" on a SavedModel graph means float32: the graph cannot compute otherwise.
+        compute = resolve_precision(precision) if native or precision != "auto" else "float32"
         # Built first: it checks the long-text settings before any weights are made.
         preprocess = BertPreprocessor(resolved.preprocessor, seq_length, long_text=long_text,
                                       head_ratio=head_ratio, chunk_stride=chunk_stride,
@@ -86,7 +103,9 @@ class Classifier(keras.Model):
                                     dtype=tf.int32, name=name) for name in INPUT_NAMES}
         windows = ChunkFlatten(name="chunk_flatten")(inputs) if chunked else inputs
         hub_encoder = HubEncoder(resolved.encoder, trainable=trainable_encoder,
-                                 frozen_layers=frozen_layers, name="encoder")
+                                 frozen_layers=frozen_layers, name="encoder",
+                                 architecture=resolved.info["config"] if native else None,
+                                 precision=compute)
         encoded = hub_encoder({name: windows[name] for name in INPUT_NAMES})
         pooled = get_pooler(pooler)({"sequence_output": encoded["sequence_output"],
                                      "input_mask": windows["input_mask"],
@@ -106,7 +125,8 @@ class Classifier(keras.Model):
             "multi_label": multi_label, "trainable_encoder": trainable_encoder,
             "frozen_layers": frozen_layers, "long_text": long_text, "head_ratio": head_ratio,
             "chunk_stride": chunk_stride, "max_chunks": max_chunks,
-            "chunk_aggregate": chunk_aggregate, "aspect": aspect,
+            "chunk_aggregate": chunk_aggregate, "aspect": aspect, "precision": precision,
+            "native": native,
         }
         # The preprocessor holds no weights; keep it out of the checkpointed graph.
         self._untracked = types.SimpleNamespace(preprocessor=preprocess, resolved=resolved)
@@ -114,6 +134,11 @@ class Classifier(keras.Model):
     @property
     def preprocessor(self) -> BertPreprocessor:
         return self._untracked.preprocessor
+
+    @property
+    def compute_precision(self) -> str:
+        """The precision the encoder computes in here ("float32", "bfloat16", "float16")."""
+        return self.get_layer("encoder").precision
 
     @property
     def labels(self) -> list[str]:
@@ -147,8 +172,14 @@ class Classifier(keras.Model):
         return directory
 
     @classmethod
-    def load(cls, directory: str | Path) -> Classifier:
-        """Rebuilds a classifier saved by `save_to` (a run's `model/` directory)."""
+    def load(cls, directory: str | Path, precision: str | None = None) -> Classifier:
+        """Rebuilds a classifier saved by `save_to` (a run's `model/` directory).
+
+        Args:
+            directory: a run directory or its `model/` folder.
+            precision: compute precision here (None: the saved setting, resolved on this
+                machine); exports pass "float32".
+        """
         directory = Path(directory)
         if (directory / "model" / CONFIG_FILE).exists():
             directory = directory / "model"
@@ -157,7 +188,11 @@ class Classifier(keras.Model):
             from bert_keras.errors import BertKerasError
 
             raise BertKerasError(f"{directory}: no {CONFIG_FILE}; not a trained bert_keras model.")
-        model = cls.from_config(json.loads(config_file.read_text()))
+        config = json.loads(config_file.read_text())
+        config.setdefault("native", False)  # saved before native encoders: a hub graph
+        if precision is not None:
+            config["precision"] = precision
+        model = cls.from_config(config)
         model.load_weights(str(directory / WEIGHTS_FILE)).expect_partial()
         return model
 

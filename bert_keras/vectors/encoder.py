@@ -67,9 +67,9 @@ class TextEncoder:
         if is_run_dir(model):
             from bert_keras.models.classifier import Classifier
 
-            classifier = Classifier.load(model)
+            classifier = Classifier.load(model, precision="float32")
             self.resolved = classifier.resolved_handle
-            encoder_layer = classifier.get_layer("encoder").hub_layer
+            encoder_layer = classifier.get_layer("encoder").network
             seq_length = seq_length or classifier.settings["seq_length"]
         else:
             from bert_keras.hub.loader import load_encoder
