@@ -149,8 +149,8 @@ def test_aspect_model_reloads_and_serves_text_and_aspect(aspect_run):
                                             "template": None}
     texts = [t for t, _, _ in opposite_rows(4, seed=7)]
     aspects = [a for _, a, _ in opposite_rows(4, seed=7)]
-    expected = result.model.probabilities(result.model.predict(texts, pairs=aspects,
-                                                               verbose=0))
+    exact = Classifier.load(result.run_dir, precision="float32")  # as exported
+    expected = exact.probabilities(exact.predict(texts, pairs=aspects, verbose=0))
     exported = export_saved_model(result.run_dir, name="aspect", base_dir=root / "saved",
                                   quiet=True)
     served = tf.saved_model.load(str(exported.path)).signatures["serving_default"](

@@ -155,7 +155,7 @@ def test_fresh_tensorflow_process_matches_classifier_predict(runs, exported, tmp
     job, expected = {}, {}
     for name, pairs in (("single", None), ("pair", PAIRS)):
         copy = shutil.copytree(exported[name], tmp_path / name)  # the folder alone suffices
-        model = Classifier.load(runs[name])
+        model = Classifier.load(runs[name], precision="float32")  # as exported
         expected[name] = (model, model.probabilities(model.predict(TEXTS, pairs=pairs,
                                                                     verbose=0)))
         segments = [tf.constant(TEXTS)] + ([tf.constant(pairs)] if pairs else [])

@@ -54,7 +54,7 @@ def bundles(tflite_bundles) -> dict:
 @pytest.fixture(scope="module")
 def reference(run) -> dict:
     """The Keras model's probabilities on TEXTS, and the ids they were computed from."""
-    model = Classifier.load(run)
+    model = Classifier.load(run, precision="float32")  # as exported
     ids = token_ids(model.preprocessor, TEXTS, None)
     logits = model.predict({k: tf.constant(v) for k, v in ids.items()}, verbose=0)
     return {"ids": ids, "probabilities": model.probabilities(logits)}

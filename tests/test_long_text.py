@@ -148,7 +148,7 @@ def test_long_text_settings_survive_reload_and_evaluation(long_runs):
 def test_saved_model_serves_the_same_strategy(long_runs):
     texts = [t for t, _ in long_rows(8, seed=12)] + ["", " ".join(["drug"] * 80)]
     for name in ("head+tail", "chunks"):
-        model = long_runs[name].model
+        model = Classifier.load(long_runs[name].run_dir, precision="float32")  # as exported
         exported = export_saved_model(long_runs[name].run_dir, name=name.replace("+", "_"),
                                       base_dir=long_runs["root"] / "saved", quiet=True)
         loaded = tf.saved_model.load(str(exported.path))
@@ -165,7 +165,7 @@ def test_tflite_bundle_keeps_head_and_tail_and_refuses_chunks(long_runs, tmp_pat
     bundle = export_tflite(run, tmp_path / "bundle", quiet=True).path
     lite = LiteClassifier(bundle)
     assert lite.facts["long_text"] == "head+tail" and lite.facts["head_ratio"] == 0.5
-    model = long_runs["head+tail"].model
+    model = Classifier.load(run, precision="float32")  # as exported
     texts = [t for t, _ in long_rows(10, seed=13)]
     expected = model.probabilities(model.predict(texts, verbose=0))
     assert np.abs(lite.predict(texts) - expected).max() <= 1e-4

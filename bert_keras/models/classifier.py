@@ -196,20 +196,31 @@ class Classifier(keras.Model):
         model.load_weights(str(directory / WEIGHTS_FILE)).expect_partial()
         return model
 
-    def text_dataset(self, texts, pairs=None, batch_size: int = 32) -> tf.data.Dataset:
-        """Tokenizes strings in tf.data, batch by batch, in order."""
+    def tokenize(self, texts, pairs=None) -> tf.data.Dataset:
+        """Tokenizes strings (and their pairs) with the model's preprocessor, unpadded."""
+        from bert_keras.data import pipeline
+        from bert_keras.data.examples import LabelledTexts
+
         if isinstance(texts, str):
             texts = [texts]
-        features = [tf.constant(list(texts), tf.string)]
-        if self.settings["pair"]:
-            if pairs is None:
-                from bert_keras.errors import BertKerasError
+        if self.settings["pair"] and pairs is None:
+            from bert_keras.errors import BertKerasError
 
-                raise BertKerasError("this model classifies text pairs: pass pairs=[...]")
-            features.append(tf.constant(list(pairs), tf.string))
-        dataset = tf.data.Dataset.from_tensor_slices(tuple(features)).batch(batch_size)
-        return dataset.map(lambda *s: self.preprocessor(list(s)),
-                           num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+            raise BertKerasError("this model classifies text pairs: pass pairs=[...]")
+        pairs = [str(p) for p in pairs] if self.settings["pair"] else None
+        return pipeline.tokenize(LabelledTexts([str(t) for t in texts], pairs),
+                                 self.preprocessor)
+
+    def predict_tokenized(self, tokens: tf.data.Dataset, batch_size: int = 32,
+                          **kwargs) -> np.ndarray:
+        """Logits for a `pipeline.tokenize` dataset, in its order. The examples run in
+        batches of similar length, which removes most padding."""
+        from bert_keras.data import pipeline
+
+        dataset, order = pipeline.length_sorted(tokens, batch_size=batch_size)
+        if not len(order):
+            return np.zeros((0, len(self.labels)), np.float32)
+        return pipeline.restore_order(super().predict(dataset, **kwargs), order)
 
     def fit(self, x=None, y=None, *args, pairs=None, batch_size: int = 32, seed: int = 0,
             **kwargs):
@@ -233,7 +244,7 @@ class Classifier(keras.Model):
     def predict(self, x, *args, pairs=None, batch_size: int = 32, **kwargs):
         """Keras `predict`; also accepts a list of strings (and `pairs=`). Returns logits."""
         if _is_text(x):
-            x = self.text_dataset(x, pairs, batch_size)
+            return self.predict_tokenized(self.tokenize(x, pairs), batch_size, **kwargs)
         return super().predict(x, *args, **kwargs)
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
@@ -276,6 +287,6 @@ class Classifier(keras.Model):
 def _is_text(x) -> bool:
     if isinstance(x, str):
         return True
-    if isinstance(x, (list, tuple)) and x and isinstance(x[0], str):
-        return True
+    if isinstance(x, (list, tuple)) and (not x or isinstance(x[0], str)):
+        return True  # an empty list is no texts
     return isinstance(x, np.ndarray) and x.dtype.kind in "OUS"
