@@ -52,11 +52,12 @@ def _convert(args: argparse.Namespace) -> None:
         source = "tf1" if looks_like_tf1(args.src) else "hf"
     if source == "tf1":
         out = convert_tf1(args.src, args.out, do_lower_case=args.do_lower_case,
-                          overwrite=args.overwrite)
+                          gelu=args.gelu or "exact", overwrite=args.overwrite)
     else:
-        if args.do_lower_case is not None:
-            raise ConversionError("--do-lower-case applies to --from tf1 only (Hugging Face "
-                                  "directories record it)")
+        for flag, value in (("--do-lower-case", args.do_lower_case), ("--gelu", args.gelu)):
+            if value is not None:
+                raise ConversionError(f"{flag} applies to --from tf1 only (Hugging Face "
+                                      "directories record it)")
         out = convert_hf(args.src, args.out, overwrite=args.overwrite)
     print(f"wrote {out}: use it as a handle, e.g. --encoder {out}")
 
@@ -298,6 +299,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--do-lower-case", action=argparse.BooleanOptionalAction, default=None,
                    help="tf1 only: whether the vocabulary is uncased (default: inferred from "
                    "vocab.txt; Chinese vocabularies come out uncased)")
+    p.add_argument("--gelu", choices=["exact", "tanh"], default=None,
+                   help="tf1 only: build hidden_act 'gelu' as the exact erf GELU (default, as "
+                   "transformers does) or as the tanh approximation of Google's original TF1 "
+                   "BERT code (recorded as 'gelu_new' in the handle's config)")
     p.add_argument("src", metavar="SRC", help="the checkpoint directory (tf1: or its "
                    "bert_model.ckpt prefix)")
     p.add_argument("--out", required=True, metavar="DIR", help="the handle directory to write")

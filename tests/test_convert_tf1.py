@@ -60,7 +60,7 @@ def _tf1_name(key: str) -> str | None:
 
 
 def write_tf1_release(directory, *, heads=True, pooler=True, cased=False,
-                      optimizer_slots=False, seed=0):
+                      optimizer_slots=False, seed=0, initializer_range=0.02):
     """Writes bert_config.json, vocab.txt and bert_model.ckpt.*; returns the HF model."""
     directory.mkdir(parents=True, exist_ok=True)
     vocab = write_vocab(directory / "vocab.txt", cased=cased)
@@ -69,7 +69,7 @@ def write_tf1_release(directory, *, heads=True, pooler=True, cased=False,
     torch.manual_seed(seed)
     config = transformers.BertConfig(
         vocab_size=len(tokens), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=64,
+        intermediate_size=64, max_position_embeddings=64, initializer_range=initializer_range,
     )
     if heads:
         model = transformers.BertForPreTraining(config)
@@ -178,6 +178,92 @@ def test_cased_release_without_heads_or_pooler(tmp_path):
     _assert_same_ids(preprocessor, ckpt.vocab_file, False)
 
 
+def _google_gelu(x):
+    """`gelu` of Google's TF1 BERT (modeling.py): the tanh approximation."""
+    return 0.5 * x * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (x + 0.044715 * x ** 3)))
+
+
+def _layer_norm(x, gamma, beta):
+    mean = x.mean(-1, keepdims=True)
+    variance = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return (x - mean) / np.sqrt(variance + 1e-12) * gamma + beta
+
+
+def _tf1_forward(prefix, config, ids, mask, types):
+    """Google's TF1 `BertModel` forward pass in NumPy (float64), from the checkpoint."""
+    reader = tf.train.load_checkpoint(str(prefix))
+
+    def var(name):
+        return reader.get_tensor(f"bert/{name}").astype(np.float64)
+
+    def dense(x, scope):
+        return x @ var(f"{scope}/kernel") + var(f"{scope}/bias")
+
+    x = var("embeddings/word_embeddings")[ids] + var("embeddings/token_type_embeddings")[types]
+    x = x + var("embeddings/position_embeddings")[: ids.shape[1]]
+    x = _layer_norm(x, var("embeddings/LayerNorm/gamma"), var("embeddings/LayerNorm/beta"))
+    heads = config["num_attention_heads"]
+    size = config["hidden_size"] // heads
+    adder = (1.0 - mask[:, None, None, :]) * -10000.0
+    for i in range(config["num_hidden_layers"]):
+        layer = f"encoder/layer_{i}"
+
+        def split(t):
+            return t.reshape(t.shape[0], t.shape[1], heads, size).transpose(0, 2, 1, 3)
+
+        q, k, v = (split(dense(x, f"{layer}/attention/self/{n}")) for n in ("query", "key",
+                                                                           "value"))
+        scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(size) + adder
+        probs = np.exp(scores - scores.max(-1, keepdims=True))
+        probs /= probs.sum(-1, keepdims=True)
+        context = (probs @ v).transpose(0, 2, 1, 3).reshape(x.shape)
+        attended = _layer_norm(dense(context, f"{layer}/attention/output/dense") + x,
+                               var(f"{layer}/attention/output/LayerNorm/gamma"),
+                               var(f"{layer}/attention/output/LayerNorm/beta"))
+        inner = _google_gelu(dense(attended, f"{layer}/intermediate/dense"))
+        x = _layer_norm(dense(inner, f"{layer}/output/dense") + attended,
+                        var(f"{layer}/output/LayerNorm/gamma"),
+                        var(f"{layer}/output/LayerNorm/beta"))
+    return x, np.tanh(dense(x[:, 0], "pooler/dense"))
+
+
+def test_tanh_gelu_reproduces_google_tf1_bert(tmp_path):
+    # Weights 10x the usual scale, so that the feed-forward inputs reach the range where the
+    # two GELUs differ (~1e-4); in memory, as the cased test above.
+    src = tmp_path / "release"
+    write_tf1_release(src, heads=False, seed=3, initializer_range=0.2)
+    config = json.loads((src / "bert_config.json").read_text())
+    assert config["hidden_act"] == "gelu"
+    preprocessor = create_preprocessing(vocab_file=str(src / "vocab.txt"), do_lower_case=True)
+    inputs = _pack(preprocessor, TEXTS, PAIRS)
+    ids, mask, types = (inputs[k].numpy() for k in ("input_word_ids", "input_mask",
+                                                    "input_type_ids"))
+    reference, pooled = _tf1_forward(src / "bert_model.ckpt", config, ids,
+                                     mask.astype(np.float64), types)
+    errors = {}
+    for gelu in ("tanh", "exact"):
+        ckpt = read_tf1_checkpoint(src, gelu=gelu).checkpoint
+        assert ckpt.config.hidden_act == {"tanh": "gelu_new", "exact": "gelu"}[gelu]
+        encoder = build_bert_encoder(ckpt.config)
+        assign_weights(encoder, encoder_weights(ckpt))
+        ours = encoder(inputs, training=False)
+        errors[gelu] = np.abs(ours["sequence_output"].numpy() - reference).max()
+        if gelu == "tanh":
+            np.testing.assert_allclose(ours["pooled_output"].numpy(), pooled, atol=1e-5)
+    assert errors["tanh"] <= 1e-5, errors
+    assert errors["exact"] > 1e-4, errors  # the reference tells the two GELUs apart
+
+
+def test_gelu_option_applies_to_gelu_configs_only(broken):
+    config = json.loads((broken / "bert_config.json").read_text())
+    (broken / "bert_config.json").write_text(json.dumps({**config, "hidden_act": "relu"}))
+    assert read_tf1_checkpoint(broken).checkpoint.config.hidden_act == "relu"
+    with pytest.raises(ConversionError, match="hidden_act is 'relu'; --gelu tanh applies"):
+        read_tf1_checkpoint(broken, gelu="tanh")
+    with pytest.raises(ConversionError, match="gelu must be one of exact, tanh"):
+        read_tf1_checkpoint(broken, gelu="erf")
+
+
 def test_casing_inference():
     chinese = ["[PAD]", "[UNK]", "[CLS]", "<S>", "<T>", "的", "a", "##s", "the", "我"]
     assert infer_do_lower_case(chinese)[0] is True
@@ -278,12 +364,13 @@ def test_cli_detects_tf1_and_rejects_casing_for_hf(chinese_release, hf_tiny_dir,
     run = [sys.executable, "-m", "bert_keras.cli", "convert"]
     src = chinese_release[0]
     done = subprocess.run(run + [str(src), "--out", str(tmp_path / "zh"),
-                                 "--no-do-lower-case"],
+                                 "--no-do-lower-case", "--gelu", "tanh"],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"wrote {tmp_path / 'zh'}" in done.stdout
     handle = json.loads((tmp_path / "zh" / "bert_keras_handle.json").read_text())
     assert handle["source"]["format"] == "tf1" and handle["do_lower_case"] is False
+    assert handle["config"]["hidden_act"] == "gelu_new"  # Google's tanh GELU, as transformers
     bad = subprocess.run(run + ["--from", "hf", str(hf_tiny_dir), "--out",
                                 str(tmp_path / "hf"), "--do-lower-case"],
                          capture_output=True, text=True, timeout=600)

@@ -37,7 +37,8 @@ ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
 MODEL_JSON_FIELDS = {
     "format", "name", "seq_length", "do_lower_case", "special_token_ids", "labels",
     "multi_label", "pair", "quantization", "accuracy", "vocab_size", "inputs", "outputs",
-    "signature", "tflite_bytes", "encoder", "metrics",
+    "signature", "tflite_bytes", "encoder", "metrics", "max_word_length", "word_length_unit",
+    "long_text", "head_ratio", "chunk_stride", "max_chunks", "chunk_aggregate", "aspect",
 }
 
 
@@ -73,16 +74,18 @@ def test_each_quantisation_converts_with_builtin_ops_only(bundles, quantize):
     assert {"FULLY_CONNECTED", "SOFTMAX"} <= listed
     signature = interpreter.get_signature_list()["serving_default"]
     assert sorted(signature["inputs"]) == ["input_mask", "input_type_ids", "input_word_ids"]
-    assert signature["outputs"] == ["probabilities"]
+    assert sorted(signature["outputs"]) == ["logits", "probabilities"]
     for detail in interpreter.get_input_details():
         assert detail["dtype"] == np.int32 and list(detail["shape"]) == [1, 32]
 
 
 def test_float32_tflite_equals_keras_within_1e_4(bundles, reference):
-    probabilities, _ = TFLiteRunner(bundles["none"].model_file.read_bytes()).run(
-        reference["ids"])
+    runner = TFLiteRunner(bundles["none"].model_file.read_bytes())
+    probabilities, _ = runner.run(reference["ids"])
     assert probabilities.shape == (len(TEXTS), 3)
     assert np.abs(probabilities - reference["probabilities"]).max() <= 1e-4
+    logits = runner.runner(**{k: v[:1] for k, v in reference["ids"].items()})["logits"]
+    np.testing.assert_allclose(tf.nn.softmax(logits).numpy(), probabilities[:1], atol=1e-6)
     for quantize, tolerance in (("float16", 1e-2), ("dynamic", 5e-2)):
         got, _ = TFLiteRunner(bundles[quantize].model_file.read_bytes()).run(reference["ids"])
         assert np.abs(got - reference["probabilities"]).max() <= tolerance, quantize
@@ -125,7 +128,9 @@ def test_bundle_holds_exactly_the_board_files(bundles, tiny_handle, run):
     assert facts["seq_length"] == 32 and facts["do_lower_case"] is True
     assert facts["vocab_size"] == len(vocab) and facts["labels"] == model.labels
     assert facts["multi_label"] is False and facts["pair"] is False
-    assert facts["quantization"] == "dynamic"
+    assert facts["quantization"] == "dynamic" and facts["long_text"] == "head"
+    assert (facts["max_word_length"], facts["word_length_unit"]) == (100, "characters")
+    assert facts["chunk_stride"] is None and facts["aspect"] is None
     assert facts["tflite_bytes"] == result.model_file.stat().st_size
     accuracy = facts["accuracy"]
     assert accuracy["eval_split"] == "test" and accuracy["eval_examples"] == 24

@@ -61,6 +61,25 @@ def test_broken_handle_names_the_missing_part(tiny_handle, tmp_path):
         resolve_handle(broken)
 
 
+def test_handle_of_an_older_format_warns_and_still_resolves(tmp_path):
+    import json
+    import warnings
+
+    for part in ("encoder", "preprocessor"):
+        (tmp_path / part).mkdir()
+        (tmp_path / part / "saved_model.pb").touch()
+    handle_file = tmp_path / "bert_keras_handle.json"
+    handle_file.write_text(json.dumps({"format": 2, "do_lower_case": True}))
+    with pytest.warns(UserWarning, match=r"handle format 2.*100 UTF-8 bytes.*bert-keras "
+                                         r"convert"):
+        resolved = resolve_handle(tmp_path)
+    assert resolved.preprocessor == str(tmp_path / "preprocessor")
+    handle_file.write_text(json.dumps({"format": 3, "do_lower_case": True}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        resolve_handle(tmp_path)
+
+
 def test_unknown_preset_lists_the_known_ones():
     with pytest.raises(HandleError) as error:
         load_encoder("bert-huge-klingon")

@@ -134,6 +134,22 @@ def test_model_facts_that_disagree_with_the_model_are_rejected(bundle_copy):
         LiteClassifier(bundle_copy)
 
 
+def test_bundles_written_before_the_word_length_was_recorded_count_bytes(bundle_copy):
+    facts_file = bundle_copy / "model.json"
+    facts = json.loads(facts_file.read_text())
+    assert LiteClassifier(bundle_copy).tokenizer.word_length_unit == "characters"
+    for key in ("max_word_length", "word_length_unit", "chunk_stride", "max_chunks",
+                "chunk_aggregate", "aspect"):
+        facts.pop(key)
+    facts_file.write_text(json.dumps(facts))
+    legacy = LiteClassifier(bundle_copy)  # as their handles' tf-text WordPiece did
+    assert legacy.tokenizer.word_length_unit == "bytes"
+    assert legacy.predict(["great drug"]).shape == (1, 3)
+    facts_file.write_text(json.dumps({**facts, "word_length_unit": "runes"}))
+    with pytest.raises(BundleError, match=r"model\.json: word_length_unit must be"):
+        LiteClassifier(bundle_copy)
+
+
 def test_corrupt_model_is_a_bundle_error(bundle_copy):
     (bundle_copy / "model.tflite").write_bytes(b"not a flatbuffer" * 10)
     with pytest.raises(BundleError, match=r"model\.tflite: LiteRT cannot load it"):

@@ -26,8 +26,8 @@ from bert_keras.lite import WordPieceTokenizer
 KEYS = ("input_word_ids", "input_mask", "input_type_ids")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-# Words around tf-text's 100-byte limit (multi-byte characters count 2 or 3 bytes each),
-# very long texts and empty or invisible-only strings.
+# Words around the 100-character limit (and tf-text's own 100-byte one: multi-byte
+# characters count 2 or 3 bytes), very long texts and empty or invisible-only strings.
 EDGE_TEXTS = [
     "", " ", "\t\n", "\u200b", "\x00\ufeff", "\u3000",
     "a" * 100, "a" * 101, "ж" * 49, "ж" * 50, "ж" * 51, "Ж" * 60, "é" * 60, "中" * 300,
@@ -139,6 +139,18 @@ def test_empty_and_long_texts(tmp_path):
     assert pair["input_type_ids"].tolist() == [[0, 0, 1, 0]]
     with pytest.raises(ValueError, match="pairs"):
         tokenizer.encode(["a", "b"], pairs=["a"])
+
+
+def test_word_length_counts_characters_or_bytes(tmp_path):
+    vocab = _tiny_vocab(tmp_path, ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "ж", "##ж"])
+    characters = WordPieceTokenizer(vocab, lower_case=False)
+    assert characters.tokenize("ж" * 100) == [4] + [5] * 99
+    assert characters.tokenize("ж" * 101) == [1]
+    # Bundles from handles older than format 3 (tf-text's 100 UTF-8 bytes): 50 letters.
+    legacy = WordPieceTokenizer(vocab, lower_case=False, word_length_unit="bytes")
+    assert legacy.tokenize("ж" * 50) == [4] + [5] * 49 and legacy.tokenize("ж" * 51) == [1]
+    with pytest.raises(ValueError, match="word_length_unit"):
+        WordPieceTokenizer(vocab, lower_case=False, word_length_unit="runes")
 
 
 def test_vocab_without_special_tokens_is_rejected(tmp_path):

@@ -1,5 +1,6 @@
 """Long texts: head / tail / head+tail / chunks, the same in the TF preprocessor, the NumPy
-tokenizer, training, evaluation, prediction and the exported SavedModel and TFLite bundle."""
+tokenizer, training, evaluation, prediction and the exported SavedModel and TFLite bundle
+(whose chunked models classify each window on the board and pool the logits there)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ import tensorflow as tf
 from test_training import FILLER, LABEL_WORDS, write_csv
 
 from bert_keras.config import TrainConfig
-from bert_keras.export import ExportError
 from bert_keras.export.saved_model import export_saved_model
 from bert_keras.export.tflite import export_tflite
-from bert_keras.layers.long_text import chunk_starts, select_tokens, split_chunks
+from bert_keras.export.tflite_report import TFLiteRunner
+from bert_keras.layers.long_text import select_tokens, split_chunks
 from bert_keras.layers.preprocessor import INPUT_NAMES, BertPreprocessor
 from bert_keras.lite import LiteClassifier, WordPieceTokenizer
+from bert_keras.lite.long_text import chunk_starts
+from bert_keras.lite.preprocessor import LitePreprocessor
 from bert_keras.models.classifier import Classifier
 from bert_keras.training import train
 
@@ -62,22 +65,26 @@ def test_select_and_split_match_a_python_reference():
         assert chunks.to_list() == [c for e in expected for c in e]
 
 
-@pytest.mark.parametrize("strategy", ["tail", "head+tail"])
-def test_numpy_tokenizer_matches_the_tf_preprocessor(minilm_handle, strategy):
+@pytest.mark.parametrize(("strategy", "options"), [
+    ("tail", {}), ("head+tail", {"head_ratio": 0.3}),
+    ("chunks", {}), ("chunks", {"chunk_stride": 5, "max_chunks": 3}),
+    ("chunks", {"chunk_stride": 40, "max_chunks": 20}),
+])
+def test_numpy_tokenizer_matches_the_tf_preprocessor(minilm_handle, strategy, options):
     rng = random.Random(1)
     words = (minilm_handle / "vocab.txt").read_text(encoding="utf-8").splitlines()[2000:6000]
     texts = [" ".join(rng.choices(words, k=rng.randint(0, 60))) for _ in range(150)]
-    texts += ["", "Ünïcödé façade — 很好 👍 " * 9]
+    texts += ["", "Ünïcödé façade — 很好 👍 " * 9, "很长的中文评论，" * 30]
     pairs = [" ".join(rng.choices(words, k=rng.randint(0, 20))) for _ in texts]
     lite = WordPieceTokenizer(minilm_handle / "vocab.txt", lower_case=True)
     for seq_length in (16, 33):
         layer = BertPreprocessor(str(minilm_handle / "preprocessor"), seq_length,
-                                 long_text=strategy, head_ratio=0.3)
+                                 long_text=strategy, **options)
+        board = LitePreprocessor(lite, seq_length, long_text=strategy, **options)
         for segments in ([texts], [texts, pairs]):
             expected = layer([tf.constant(s) for s in segments])
-            got = lite.encode(texts, segments[1] if len(segments) == 2 else None,
-                              seq_length=seq_length, long_text=strategy, head_ratio=0.3)
-            for name in INPUT_NAMES:
+            got = board(texts, segments[1] if len(segments) == 2 else None)
+            for name in INPUT_NAMES:  # the same windows, in the same (padded) shape
                 np.testing.assert_array_equal(got[name], expected[name].numpy(), err_msg=name)
 
 
@@ -145,13 +152,22 @@ def test_long_text_settings_survive_reload_and_evaluation(long_runs):
         assert result.test is not None and result.test.to_dict()["num_examples"] == 15
 
 
-def test_saved_model_serves_the_same_strategy(long_runs):
+@pytest.fixture(scope="module")
+def saved_models(long_runs) -> dict:
+    """Each run exported as a SavedModel, loaded: {strategy: loaded SavedModel}."""
+    loaded = {}
+    for name in ("head+tail", "chunks"):
+        exported = export_saved_model(long_runs[name].run_dir, name=name.replace("+", "_"),
+                                      base_dir=long_runs["root"] / "saved", quiet=True)
+        loaded[name] = tf.saved_model.load(str(exported.path))
+    return loaded
+
+
+def test_saved_model_serves_the_same_strategy(long_runs, saved_models):
     texts = [t for t, _ in long_rows(8, seed=12)] + ["", " ".join(["drug"] * 80)]
     for name in ("head+tail", "chunks"):
         model = Classifier.load(long_runs[name].run_dir, precision="float32")  # as exported
-        exported = export_saved_model(long_runs[name].run_dir, name=name.replace("+", "_"),
-                                      base_dir=long_runs["root"] / "saved", quiet=True)
-        loaded = tf.saved_model.load(str(exported.path))
+        loaded = saved_models[name]
         served = loaded.signatures["serving_default"](text=tf.constant(texts))
         expected = model.probabilities(model.predict(texts, verbose=0))
         np.testing.assert_allclose(served["probabilities"].numpy(), expected, atol=1e-5)
@@ -160,17 +176,51 @@ def test_saved_model_serves_the_same_strategy(long_runs):
         np.testing.assert_allclose(by_ids, expected, atol=1e-5)
 
 
-def test_tflite_bundle_keeps_head_and_tail_and_refuses_chunks(long_runs, tmp_path):
+def _board_texts() -> list[str]:
+    """Long and short texts, an empty one, Chinese, and one past max_chunks windows."""
+    return ([t for t, _ in long_rows(10, seed=13)]
+            + ["", "pain", " ".join(["drug"] * 80), "很好，但是太贵了。" * 6,
+               long_rows(1, seed=9)[0][0] + " " + " ".join(["pain"] * 30)])
+
+
+def test_tflite_bundle_keeps_head_and_tail(long_runs, saved_models, tmp_path):
     run = long_runs["head+tail"].run_dir
     bundle = export_tflite(run, tmp_path / "bundle", quiet=True).path
     lite = LiteClassifier(bundle)
     assert lite.facts["long_text"] == "head+tail" and lite.facts["head_ratio"] == 0.5
-    model = Classifier.load(run, precision="float32")  # as exported
-    texts = [t for t, _ in long_rows(10, seed=13)]
-    expected = model.probabilities(model.predict(texts, verbose=0))
-    assert np.abs(lite.predict(texts) - expected).max() <= 1e-4
-    with pytest.raises(ExportError, match="chunks.*fixed-shape"):
-        export_tflite(long_runs["chunks"].run_dir, tmp_path / "chunks", quiet=True)
+    texts = _board_texts()
+    served = saved_models["head+tail"].signatures["serving_default"](text=tf.constant(texts))
+    assert np.abs(lite.predict(texts) - served["probabilities"].numpy()).max() <= 1e-4
+
+
+@pytest.mark.parametrize("quantize", ["none", "int8"])
+def test_tflite_bundle_classifies_chunks_window_by_window(long_runs, saved_models, tmp_path,
+                                                          quantize):
+    result = export_tflite(long_runs["chunks"].run_dir, tmp_path / "chunks",
+                           quantize=quantize, quiet=True)
+    lite = LiteClassifier(result.path)
+    facts = lite.facts
+    assert (facts["long_text"], facts["chunk_stride"], facts["max_chunks"],
+            facts["chunk_aggregate"]) == ("chunks", 6, 5, "max")
+    assert set(facts["outputs"]) == {"probabilities", "logits"}
+    texts = _board_texts()
+    model = long_runs["chunks"].model
+    expected_ids = model.preprocessor([tf.constant(texts)])
+    ids = lite.encode(texts)
+    for name in INPUT_NAMES:  # the same windows
+        np.testing.assert_array_equal(ids[name], expected_ids[name].numpy(), err_msg=name)
+    assert ids["input_mask"][:, :, 0].sum(axis=1).max() == 5  # capped at max_chunks
+    served = saved_models["chunks"].signatures["serving_default"](text=tf.constant(texts))
+    expected = served["probabilities"].numpy()
+    probabilities = lite.predict(texts)
+    if quantize == "none":
+        assert np.abs(probabilities - expected).max() <= 1e-4
+        assert result.report["max_abs_probability_diff"] <= 1e-4  # measured at export
+    else:  # int8: the board pools as the export's own TFLite run did
+        runner = TFLiteRunner(result.model_file.read_bytes())
+        pooled, _ = runner.run({k: v.numpy() for k, v in expected_ids.items()}, "max")
+        np.testing.assert_allclose(probabilities, pooled, atol=1e-5)
+    assert result.report["eval_examples"] == 15
 
 
 def test_cli_rejects_an_unknown_strategy(tmp_path):

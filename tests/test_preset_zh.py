@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tokenizer_cases import WORD_LENGTH_CASES
 
 from bert_keras.convert.hf import read_tokenizer_json
 from bert_keras.errors import ConversionError
@@ -93,7 +94,8 @@ LONG = [
     "超长单词" + "x" * 250,
 ]
 # Words of at most 100 characters but over 100 UTF-8 bytes: Hugging Face splits them into
-# pieces, tf-text's WordPiece (max_bytes_per_word=100) gives [UNK].
+# pieces; tf-text's own WordPiece (max_bytes_per_word=100) gave [UNK], the handles' (format
+# 3) split them too.
 LONG_MULTIBYTE_WORDS = [
     "ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ" * 2, "ａ" * 34, "ａ" * 100,
     "ｈｅｌｌｏ" * 12 + "，你好",
@@ -260,10 +262,17 @@ def test_single_texts_match_hf(m3e_handle, hf_tokenizer):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="tf-text limits words to 100 bytes, HF to 100 "
-                   "characters: fix in layers/normalizing_tokenizer.py and lite/wordpiece.py")
-def test_long_multibyte_words_match_hf(m3e_handle, hf_tokenizer):
-    _assert_same_ids(m3e_handle, hf_tokenizer, LONG_MULTIBYTE_WORDS)
+def test_long_multibyte_words_match_hf_and_the_board_tokenizer(m3e_handle, hf_tokenizer):
+    from bert_keras.lite import WordPieceTokenizer
+
+    texts = LONG_MULTIBYTE_WORDS + WORD_LENGTH_CASES
+    _assert_same_ids(m3e_handle, hf_tokenizer, texts, seq_length=256)
+    board = WordPieceTokenizer(m3e_handle / "vocab.txt", lower_case=False)
+    ours = _ours(m3e_handle, texts, None, 256)
+    for key, _ in KEYS:
+        np.testing.assert_array_equal(board.encode(texts, seq_length=256)[key], ours[key])
+    # Not all [UNK]: m3e's vocabulary spells full-width words out in pieces.
+    assert len(set(board.tokenize("ａ" * 100))) > 1 and board.tokenize("ａ" * 101) == [100]
 
 
 @pytest.mark.slow

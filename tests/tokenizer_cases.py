@@ -14,6 +14,9 @@ character handling, emoji sequences, compatibility characters and very long word
 * ``TEXT_PAIRS``: hand-written ``(text_a, text_b)`` pairs for sentence-pair encoding, including
   empty sides and pairs long enough that truncation has to split the length budget.
 * ``random_texts(n, seed)``: a deterministic generator of arbitrarily many mixed-script strings.
+* ``WORD_LENGTH_CASES``: words of 1 to 150 characters of each UTF-8 width around the 100-character
+  [UNK] limit, alone and split by punctuation, spaces, ideographs and dropped characters, with
+  ``WORD_LENGTH_PIECES`` to build a vocabulary that spells them out.
 
 Non-printable characters are written as Python escapes so the file stays readable. The five
 upper-case special-token strings never appear in the corpus: Hugging Face treats them as special
@@ -608,6 +611,43 @@ TEXT_PAIRS: list[tuple[str, str]] = [
     ("line one\nline two", "tab\tseparated"),
     ("A\u030a", "\u212b"),
 ]
+
+# --------------------------------------------------------------------------------------------
+# Words around the 100-character limit beyond which a word is one [UNK] (Hugging Face counts
+# characters; tf-text's own WordPiece counted UTF-8 bytes).
+# --------------------------------------------------------------------------------------------
+# One letter of each UTF-8 width (none of them punctuation or CJK, so runs stay one word).
+WORD_LENGTH_LETTERS = {1: "a", 2: "ж", 3: "ａ", 4: "\U0001d400"}  # 𝐀: mathematical bold A
+
+
+def _word_length_cases() -> list[str]:
+    cases = []
+    for letter in WORD_LENGTH_LETTERS.values():
+        cases += [letter * n for n in (1, 33, 34, 50, 51, 99, 100, 101, 150)]
+        cases += [
+            letter * 60 + "," + letter * 60,  # split by punctuation: two words of 60
+            letter * 100 + "." + letter * 101,  # a word of 100, then one of 101
+            letter * 101 + " " + letter * 100,
+            letter * 70 + "中" + letter * 70,  # a CJK ideograph is a word of its own
+            letter * 50 + "\u200b" + letter * 51,  # the zero-width space is dropped: 101
+            letter * 100 + "\u200b",
+            f"({letter * 100})", f"{letter * 99}!{letter}", f"x{letter * 100}",
+        ]
+    cases += [
+        "a" * 50 + "ж" * 50, "a" * 50 + "ж" * 51, "ж" * 40 + "ａ" * 30 + "\U0001d400" * 30,
+        "ж" * 40 + "ａ" * 30 + "\U0001d400" * 31, "\U0001f600" * 100, "\U0001f600" * 101,
+        "e\u0301" * 50, "e\u0301" * 51,  # 102 characters cased, 51 once accents are stripped
+        "Ж" * 101, "Ａ" * 100,  # upper case: lower-cased first when uncased
+        "中" * 150, "\U00020000" * 101,  # ideographs: each one a word
+    ]
+    return cases
+
+
+WORD_LENGTH_CASES = _word_length_cases()
+# The pieces those words are made of, for a vocabulary that spells every case out.
+WORD_LENGTH_PIECES = [c for letter in ("e", "\u0301", "\U0001f600", "Ж", "Ａ", "中",
+                                       "\U00020000", "x", *WORD_LENGTH_LETTERS.values())
+                      for c in (letter, "##" + letter)] + [",", ".", "(", ")", "!"]
 
 # --------------------------------------------------------------------------------------------
 # Sanity checks run at import.

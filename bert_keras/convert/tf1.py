@@ -11,8 +11,8 @@ from bert_keras.convert.tf1_checkpoint import CONFIG_FILE, read_tf1_checkpoint
 
 
 def convert_tf1(ckpt_dir: str | Path, out_dir: str | Path, *, do_lower_case: bool | None = None,
-                info: dict[str, Any] | None = None, overwrite: bool = False,
-                quiet: bool = False) -> Path:
+                gelu: str = "exact", info: dict[str, Any] | None = None,
+                overwrite: bool = False, quiet: bool = False) -> Path:
     """Converts a TF1 BERT release (e.g. `chinese_L-12_H-768_A-12`) to a TF-Hub handle.
 
     The `cls/` pre-training heads and optimizer slots, when present, are left out; the
@@ -25,6 +25,10 @@ def convert_tf1(ckpt_dir: str | Path, out_dir: str | Path, *, do_lower_case: boo
         out_dir: the handle directory to write (atomically).
         do_lower_case: whether the vocabulary is uncased. TF1 releases do not record it;
             `None` infers it from the vocabulary (Chinese vocabularies come out uncased).
+        gelu: what `hidden_act: "gelu"` is built as: "exact" (erf GELU, the default, as
+            transformers reads these checkpoints) or "tanh" (the approximation Google's
+            TF1 BERT code computes, ~1e-3 apart per activation); the handle's config
+            records "gelu" or "gelu_new".
         info: extra facts recorded in the handle file.
         overwrite: replace an existing `out_dir`.
         quiet: do not print the inferred casing to stderr.
@@ -37,7 +41,7 @@ def convert_tf1(ckpt_dir: str | Path, out_dir: str | Path, *, do_lower_case: boo
         handle = convert_tf1("chinese_L-12_H-768_A-12", "handles/bert-base-chinese")
         preprocessor, encoder, _ = load_encoder(handle)
     """
-    release = read_tf1_checkpoint(ckpt_dir, do_lower_case=do_lower_case)
+    release = read_tf1_checkpoint(ckpt_dir, do_lower_case=do_lower_case, gelu=gelu)
     ckpt = release.checkpoint
     if do_lower_case is None and not quiet:
         print(f"{ckpt.vocab_file}: {release.casing}", file=sys.stderr, flush=True)

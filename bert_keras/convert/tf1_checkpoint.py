@@ -23,6 +23,10 @@ from bert_keras.errors import ConversionError
 CONFIG_FILE = "bert_config.json"
 VOCAB_FILE = "vocab.txt"
 DEFAULT_PREFIX = "bert_model.ckpt"
+# What `hidden_act: "gelu"` in bert_config.json is built as: the exact (erf) GELU, as
+# transformers reads it, or the tanh approximation that Google's TF1 `modeling.gelu`
+# computes (recorded as Hugging Face's name for it, "gelu_new").
+GELU_VARIANTS = {"exact": "gelu", "tanh": "gelu_new"}
 
 # A dimension the config fixes: (bert_config.json key, value).
 Dim = tuple[str, int]
@@ -90,12 +94,15 @@ def find_checkpoint_prefix(src: str | Path) -> Path:
                           f"holds {DEFAULT_PREFIX}.index and {DEFAULT_PREFIX}.data-* shards.")
 
 
-def read_tf1_checkpoint(src: str | Path, *, do_lower_case: bool | None = None) -> TF1Release:
+def read_tf1_checkpoint(src: str | Path, *, do_lower_case: bool | None = None,
+                        gelu: str = "exact") -> TF1Release:
     """Reads and validates a TF1 BERT release; returns it in Hugging Face layout.
 
     Args:
         src: the release directory (or checkpoint prefix).
         do_lower_case: whether the vocabulary is uncased; `None` infers it from the vocabulary.
+        gelu: what `hidden_act: "gelu"` means: "exact" (erf, as transformers) or "tanh"
+            (the approximation of Google's TF1 code); see `GELU_VARIANTS`.
 
     Returns:
         The release, validated: config against variable shapes, vocab against embeddings.
@@ -109,7 +116,7 @@ def read_tf1_checkpoint(src: str | Path, *, do_lower_case: bool | None = None) -
     if not vocab_file.exists():
         raise ConversionError(f"{directory}: no {VOCAB_FILE} (a BERT WordPiece vocabulary "
                               "is required).")
-    config = _read_config(config_path)
+    config = _gelu_variant(_read_config(config_path), gelu, config_path)
     _check_shards(prefix)
     variables = _read_variables(prefix, config, config_path)
     # Split on "\n" only, as tf-text reads the file: str.splitlines() also splits on
@@ -174,6 +181,17 @@ def _read_config(config_path: Path) -> EncoderConfig:
         raise ConversionError(f"{config_path}: hidden_size {config.hidden_size} is not a "
                               f"multiple of num_attention_heads {config.num_heads}.")
     return config
+
+
+def _gelu_variant(config: EncoderConfig, gelu: str, config_path: Path) -> EncoderConfig:
+    if gelu not in GELU_VARIANTS:
+        raise ConversionError(f"gelu must be one of {', '.join(GELU_VARIANTS)}, got {gelu!r}")
+    if config.hidden_act != "gelu":
+        if gelu != "exact":
+            raise ConversionError(f"{config_path}: hidden_act is {config.hidden_act!r}; "
+                                  f"--gelu {gelu} applies to hidden_act 'gelu' only.")
+        return config
+    return dataclasses.replace(config, hidden_act=GELU_VARIANTS[gelu])
 
 
 def _check_shards(prefix: Path) -> None:

@@ -32,7 +32,22 @@ from bert_keras.layers.normalizing_tokenizer import NormalizingBertTokenizer
 from bert_keras.layers.pack_inputs import PackInputsSavedModelWrapper
 
 HANDLE_FILE = "bert_keras_handle.json"
-HANDLE_FORMAT = 2  # 2: dropout ops carry fixed seeds (reproducible fine-tuning)
+# 2: dropout ops carry fixed seeds (reproducible fine-tuning); 3: the preprocessor turns
+# words of more than 100 characters (not UTF-8 bytes) into [UNK], as Hugging Face does.
+HANDLE_FORMAT = 3
+_CHARACTER_WORD_LIMIT = 3  # the first format whose word limit counts characters
+
+
+def word_length_unit(handle_info: dict[str, Any]) -> str:
+    """How a handle's preprocessor counts a word's length against its 100-unit [UNK]
+    limit: "characters" (format 3 on), or "bytes" (older handles: tf-text's UTF-8 bytes).
+
+    Examples:
+    >>> word_length_unit({"format": HANDLE_FORMAT}), word_length_unit({"format": 2})
+    ('characters', 'bytes')
+    """
+    return "characters" if int(handle_info.get("format") or 0) >= _CHARACTER_WORD_LIMIT \
+        else "bytes"
 
 
 def export_encoder(encoder, export_dir: str | Path, *, vocab_file: str | Path,

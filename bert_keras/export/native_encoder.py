@@ -93,8 +93,8 @@ def native_encoder(model: Classifier, mask_penalty: float | None = MASK_PENALTY)
 
 
 def native_probability_function(model: Classifier, encoder: Any, seq_length: int) -> Any:
-    """Like `tflite.probability_function`, with `encoder` in place of the TF-Hub layer and
-    the model's own pooler and head."""
+    """Like `tflite.probability_function` (probabilities and logits of one window), with
+    `encoder` in place of the TF-Hub layer and the model's own pooler and head."""
     pooler = model.get_layer(f"{model.settings['pooler']}_pooler")
     head = model.get_layer("logits")
     activation = tf.sigmoid if model.settings["multi_label"] else tf.nn.softmax
@@ -107,6 +107,7 @@ def native_probability_function(model: Classifier, encoder: Any, seq_length: int
         sequence = encoder(ids, training=False)["sequence_output"]
         pooled = pooler({"sequence_output": sequence, "input_mask": input_mask,
                          "input_type_ids": input_type_ids})
-        return {"probabilities": activation(tf.cast(head(pooled), tf.float32))}
+        logits = tf.cast(head(pooled), tf.float32)
+        return {"probabilities": activation(logits), "logits": logits}
 
     return probabilities.get_concrete_function()

@@ -1,15 +1,18 @@
 """Exports a trained run as a TFLite bundle for phones and ARM boards (builtin ops only).
 
     run directory --Classifier.load--> concrete function on int32 ids [1, seq_length]
-        (input_word_ids, input_mask, input_type_ids -> probabilities; int8: over the encoder
-         rebuilt natively with a bounded attention mask, see native_encoder.py)
+        (input_word_ids, input_mask, input_type_ids -> probabilities, logits; a chunked
+         model's function classifies one window; int8: over the encoder rebuilt natively
+         with a bounded attention mask, see native_encoder.py)
         --TFLiteConverter, TFLITE_BUILTINS only (int8: TFLITE_BUILTINS_INT8, calibrated on
           training texts, weightless attention / LayerNorm ops kept float)-->
         model.tflite --op check (no Flex, no custom ops)-->
         bundle: model.tflite, vocab.txt, labels.txt, model.json, report.json  (+ .zip)
 
 The string-input model would need Flex and tf-text custom ops (DESIGN.md section 2), so
-the tokenizer runs beside the model: `model.json` says how (casing, special token ids).
+the tokenizer runs beside the model: `model.json` says how (casing, special token ids,
+long-text strategy and windows, aspect filter; see tflite_bundle.py), and `bert_keras.lite`
+repeats it, pooling a chunked text's window logits as `ChunkLogitPooling` does.
 """
 
 from __future__ import annotations
@@ -19,8 +22,6 @@ import itertools
 import json
 import os
 import shutil
-import tempfile
-import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,11 +40,10 @@ from bert_keras.export.saved_model import (
     ExportError,
     _check_run,
     _vocab_file,
-    model_facts,
 )
+from bert_keras.export.tflite_bundle import bundle_facts, make_readable, write_zip
 from bert_keras.layers.preprocessor import INPUT_NAMES
-from bert_keras.lite.classifier import BUNDLE_FORMAT, MODEL_FILE, MODEL_JSON
-from bert_keras.lite.wordpiece import SPECIAL_TOKENS, load_vocab
+from bert_keras.lite.classifier import MODEL_FILE, MODEL_JSON
 
 if TYPE_CHECKING:
     from bert_keras.layers.preprocessor import BertPreprocessor
@@ -122,7 +122,7 @@ def check_builtin_only(model_content: bytes) -> list[str]:
 
 def probability_function(model: Classifier, seq_length: int) -> Any:
     """A concrete function: int32 ids `[1, seq_length]` -> `probabilities` (softmax, or
-    sigmoid for multi-label models).
+    sigmoid for multi-label models) and `logits`; for a chunked model, of one window.
 
     Args:
         model: a `Classifier` (ids in, logits out).
@@ -138,10 +138,12 @@ def probability_function(model: Classifier, seq_length: int) -> Any:
 
     @tf.function(input_signature=specs)
     def probabilities(input_word_ids, input_mask, input_type_ids):
-        logits = model({"input_word_ids": input_word_ids, "input_mask": input_mask,
-                        "input_type_ids": input_type_ids}, training=False)
+        logits = model.window_logits({"input_word_ids": input_word_ids,
+                                      "input_mask": input_mask,
+                                      "input_type_ids": input_type_ids}, training=False)
+        logits = tf.cast(logits, tf.float32)
         activation = tf.sigmoid if multi_label else tf.nn.softmax
-        return {"probabilities": activation(tf.cast(logits, tf.float32))}
+        return {"probabilities": activation(logits), "logits": logits}
 
     return probabilities.get_concrete_function()
 
@@ -192,23 +194,6 @@ def convert(model: Any, function: Any, quantize: str,
                           + " | ".join(first)) from error
 
 
-def special_token_ids(vocab_file: Path) -> dict[str, int]:
-    """The ids of [CLS], [SEP], [PAD] and [UNK] in a WordPiece vocabulary file.
-
-    Args:
-        vocab_file: one token a line, the line number being the id.
-
-    Examples:
-
-        special_token_ids(Path("vocab.txt"))  # {'cls': 101, 'sep': 102, 'pad': 0, 'unk': 100}
-    """
-    index = load_vocab(vocab_file)
-    missing = [token for token in SPECIAL_TOKENS.values() if token not in index]
-    if missing:
-        raise ExportError(f"{vocab_file}: special tokens {missing} are not in the vocabulary")
-    return {key: index[token] for key, token in SPECIAL_TOKENS.items()}
-
-
 def export_tflite(run_dir: str | os.PathLike, output: str | os.PathLike | None = None,
                   quantize: str = "none", seq_length: int | None = None,
                   representative_texts: int = 300, *, overwrite: bool = False,
@@ -251,29 +236,21 @@ def export_tflite(run_dir: str | os.PathLike, output: str | os.PathLike | None =
         raise ExportError(f"{final} already exists; pass --overwrite to replace it.")
 
     model = Classifier.load(run_dir, precision="float32")  # TFLite converts float graphs
-    if model.settings.get("long_text") == "chunks":
-        raise ExportError("long_text='chunks' models read a text in a variable number of "
-                          "windows, which a fixed-shape .tflite cannot; retrain with "
-                          "--long-text head+tail (or head, tail) for boards")
-    aspect = model.settings.get("aspect") or {}
-    if aspect.get("filter_text") or aspect.get("template"):
-        raise ExportError("this aspect model filters texts by aspect mention or phrases the "
-                          "aspect in its graph, which bert_keras.lite does not repeat; export "
-                          "it as a SavedModel, or train without --aspect-filter and "
-                          "--aspect-template for boards")
     seq_length = int(seq_length or model.settings["seq_length"])
     _check_seq_length(model, seq_length)
-    preprocessor = model.preprocessor if seq_length == model.settings["seq_length"] else \
+    trained = model.preprocessor
+    preprocessor = trained if seq_length == model.settings["seq_length"] else \
         BertPreprocessor(model.resolved_handle.preprocessor, seq_length,
-                         long_text=model.preprocessor.long_text,
-                         head_ratio=model.preprocessor.head_ratio)
+                         long_text=trained.long_text, head_ratio=trained.head_ratio,
+                         chunk_stride=trained.chunk_stride, max_chunks=trained.max_chunks,
+                         aspect=trained.aspect)
     data = measure.read_export_data(run_dir)
     pair = model.settings["pair"]
     representative = None
     if quantize == "int8" and data.train_texts:
         texts, pairs = measure.sample(data.train_texts, data.train_pairs if pair else None,
                                       representative_texts)
-        representative = measure.token_ids(preprocessor, texts, pairs)
+        representative = measure.windows(measure.token_ids(preprocessor, texts, pairs))
 
     function = probability_function(model, seq_length)
     graph_note = None
@@ -303,7 +280,7 @@ def export_tflite(run_dir: str | os.PathLike, output: str | os.PathLike | None =
         report["targets"] = measure.targets(report)
 
     vocab = _vocab_file(model)
-    facts = _facts(model, run_dir, vocab, seq_length, quantize, report)
+    facts = bundle_facts(model, run_dir, vocab, seq_length, quantize, report)
     try:
         with atomic_directory(final, overwrite=overwrite) as tmp:
             (tmp / MODEL_FILE).write_bytes(content)
@@ -315,50 +292,11 @@ def export_tflite(run_dir: str | os.PathLike, output: str | os.PathLike | None =
                                            encoding="utf-8")
     except FileExistsError as error:  # a concurrent export took the folder
         raise ExportError(f"{final} already exists; pass --overwrite to replace it.") from error
-    _make_readable(final)
+    make_readable(final)
     zip_file = write_zip(final)
     if not quiet:
         print(measure.format_table(report))
     return TFLiteResult(final, zip_file, quantize, tuple(ops), facts, report)
-
-
-def write_zip(bundle: Path) -> Path:
-    """Zips `bundle` as `<bundle>.zip` beside it (files under a folder of the bundle's
-    name), atomically.
-
-    Args:
-        bundle: the bundle directory.
-
-    Examples:
-
-        write_zip(Path("runs/x/tflite-int8"))  # runs/x/tflite-int8.zip
-    """
-    target = bundle.with_name(bundle.name + ".zip")
-    handle, tmp = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=bundle.parent)
-    os.close(handle)
-    try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in sorted(bundle.iterdir()):
-                archive.write(path, f"{bundle.name}/{path.name}")
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return target
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
-
-
-def _make_readable(bundle: Path) -> None:
-    """Temporary directories are private (0700); a bundle is meant to be copied around."""
-    os.chmod(bundle, 0o777 & ~_umask())
-    for path in bundle.iterdir():
-        os.chmod(path, 0o666 & ~_umask())
 
 
 def _check_seq_length(model: Classifier, seq_length: int) -> None:
@@ -381,7 +319,9 @@ def _measure(model: Classifier, preprocessor: BertPreprocessor, data: measure.Ex
     ids = measure.token_ids(preprocessor, texts, pairs)
     batch = tf.function(lambda **x: {"probabilities": _activate(model, model(x, training=False))})
     keras_probabilities, keras_seconds = measure.keras_run(batch, ids)
-    lite_probabilities, lite_seconds = measure.TFLiteRunner(content).run(ids)
+    lite_probabilities, lite_seconds = measure.TFLiteRunner(content).run(
+        ids, chunk_aggregate=model.settings.get("chunk_aggregate", "mean"),
+        multi_label=model.settings["multi_label"])
     report.update(eval_split=data.eval_name, eval_examples=len(texts),
                   keras={"latency_s": keras_seconds}, tflite={"latency_s": lite_seconds})
     report["max_abs_probability_diff"] = float(
@@ -403,37 +343,6 @@ def _measure(model: Classifier, preprocessor: BertPreprocessor, data: measure.Ex
 def _activate(model: Classifier, logits: tf.Tensor) -> tf.Tensor:
     logits = tf.cast(logits, tf.float32)
     return tf.sigmoid(logits) if model.settings["multi_label"] else tf.nn.softmax(logits)
-
-
-def _facts(model: Classifier, run_dir: Path, vocab: Path, seq_length: int, quantize: str,
-           report: dict[str, Any]) -> dict[str, Any]:
-    facts = model_facts(model, run_dir, name=run_dir.resolve().name, version=1, threshold=0.5)
-    for key in ("version", "signatures", "tensorflow_text_version", "preprocessor"):
-        facts.pop(key, None)
-    do_lower_case = model.resolved_handle.do_lower_case
-    handle_file = Path(model.resolved_handle.encoder).parent / "bert_keras_handle.json"
-    if do_lower_case is None and handle_file.exists():
-        do_lower_case = json.loads(handle_file.read_text(encoding="utf-8")).get("do_lower_case")
-    vocab_size = len(load_vocab(vocab))
-    encoder_vocab = model.encoder_config.get("vocab_size")
-    if encoder_vocab and int(encoder_vocab) != vocab_size:
-        raise ExportError(f"{vocab} has {vocab_size} tokens but the encoder embeds "
-                          f"{encoder_vocab}: the handle's vocabulary is not the encoder's")
-    measured = {key: report.get(key) for key in ("eval_split", "eval_examples", "keras",
-                                                 "tflite", "max_abs_probability_diff")}
-    facts.update(
-        format=BUNDLE_FORMAT, seq_length=seq_length, do_lower_case=do_lower_case,
-        vocab_size=vocab_size, special_token_ids=special_token_ids(vocab),
-        long_text=model.preprocessor.long_text, head_ratio=model.preprocessor.head_ratio,
-        quantization=quantize, threshold=0.5 if model.settings["multi_label"] else None,
-        signature="serving_default",
-        inputs={name: {"dtype": "int32", "shape": [1, seq_length]} for name in INPUT_NAMES},
-        outputs={"probabilities": {"dtype": "float32", "shape": [1, len(model.labels)],
-                                   "activation": ("sigmoid" if model.settings["multi_label"]
-                                                  else "softmax")}},
-        accuracy=measured, tflite_bytes=report["tflite_bytes"],
-    )
-    return facts
 
 
 def main_summary(result: TFLiteResult) -> str:

@@ -4,6 +4,7 @@ the Keras model's, on the run's own test (or validation) data.
     run dir --config.yaml--> train / validation / test texts
         train texts  --preprocessor--> representative ids (int8 calibration)
         test texts   --preprocessor--> ids --Keras model / tf.lite.Interpreter--> metrics
+                     (chunked models: every window through the interpreter, logits pooled)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from bert_keras.layers.preprocessor import INPUT_NAMES
+from bert_keras.lite.long_text import activate, pool_logits
 
 EVAL_LIMIT = 200
 INT8_ACCURACY_POINTS = 1.0  # issue 5: int8 within 1 point of float accuracy
@@ -85,7 +87,8 @@ def sample(texts: list[str], pairs: list[str] | None, count: int,
 
 def token_ids(preprocessor: Any, texts: list[str], pairs: list[str] | None,
               chunk: int = 256) -> dict[str, np.ndarray]:
-    """Packs texts (and pairs) to int32 arrays `[n, seq_length]` with the model's tokenizer."""
+    """Packs texts (and pairs) to int32 arrays `[n, seq_length]` with the model's tokenizer
+    (a chunked model's: `[n, windows, seq_length]`, missing windows all zeros)."""
     parts: dict[str, list[np.ndarray]] = {name: [] for name in INPUT_NAMES}
     for start in range(0, len(texts), chunk):
         segments = [tf.constant(texts[start:start + chunk], tf.string)]
@@ -94,7 +97,20 @@ def token_ids(preprocessor: Any, texts: list[str], pairs: list[str] | None,
         packed = preprocessor(segments)
         for name in INPUT_NAMES:
             parts[name].append(np.asarray(packed[name], np.int32))
+    if parts[INPUT_NAMES[0]] and parts[INPUT_NAMES[0]][0].ndim == 3:  # pad to one window count
+        most = max(array.shape[1] for array in parts[INPUT_NAMES[0]])
+        parts = {name: [np.pad(a, [(0, 0), (0, most - a.shape[1]), (0, 0)]) for a in arrays]
+                 for name, arrays in parts.items()}
     return {name: np.concatenate(arrays) for name, arrays in parts.items()}
+
+
+def windows(ids: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The real windows of chunked ids `[n, windows, seq]` as `[real windows, seq]` (those
+    holding [CLS]); ids `[n, seq]` as they are."""
+    if ids[INPUT_NAMES[0]].ndim != 3:
+        return ids
+    real = ids["input_mask"][:, :, 0] > 0
+    return {name: ids[name][real] for name in INPUT_NAMES}
 
 
 def rows(ids: dict[str, np.ndarray]) -> Iterator[dict[str, np.ndarray]]:
@@ -119,12 +135,23 @@ class TFLiteRunner:
         self.interpreter = tf.lite.Interpreter(model_content=model_content)
         self.runner = self.interpreter.get_signature_runner()
 
-    def run(self, ids: dict[str, np.ndarray]) -> tuple[np.ndarray, float]:
-        """Probabilities `[n, k]` and the mean seconds per example (batch 1)."""
+    def run(self, ids: dict[str, np.ndarray], chunk_aggregate: str = "mean",
+            multi_label: bool = False) -> tuple[np.ndarray, float]:
+        """Probabilities `[n, k]` and the mean seconds per example (batch 1).
+
+        Chunked ids `[n, windows, seq]` run window by window; each text's window logits
+        are pooled by `chunk_aggregate` and activated (sigmoid when `multi_label`), as
+        `bert_keras.lite` does on a board.
+        """
         outputs, elapsed = [], 0.0
         for row in rows(ids):
             start = time.perf_counter()
-            result = self.runner(**row)
+            if row[INPUT_NAMES[0]].ndim == 3:
+                logits = [self.runner(**window)["logits"] for window in rows(windows(row))]
+                pooled = pool_logits(np.concatenate(logits), chunk_aggregate)
+                result = {"probabilities": activate(pooled[None], multi_label)}
+            else:
+                result = self.runner(**row)
             elapsed += time.perf_counter() - start
             outputs.append(np.asarray(result["probabilities"], np.float32))
         return np.concatenate(outputs), elapsed / max(len(outputs), 1)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
 from bert_keras import cache
-from bert_keras.convert.tfhub_export import HANDLE_FILE
+from bert_keras.convert.tfhub_export import HANDLE_FILE, word_length_unit
 from bert_keras.errors import HandleError
 from bert_keras.hub.presets import get_preset, is_preset_name
 
@@ -129,6 +130,13 @@ def _resolve_directory(path: Path, handle: str, preprocessor) -> ResolvedHandle:
     handle_file = path / HANDLE_FILE
     if handle_file.exists():
         info = json.loads(handle_file.read_text(encoding="utf-8"))
+        if word_length_unit(info) == "bytes":
+            warnings.warn(
+                f"{path} was written by an older bert_keras (handle format "
+                f"{info.get('format')}): its preprocessor turns words of more than 100 UTF-8 "
+                "bytes into [UNK] where Hugging Face counts 100 characters (34+ full-width "
+                "letters in one word differ). It still works; convert it again with "
+                "bert-keras convert for exact parity.", stacklevel=3)
         for part in ("encoder", "preprocessor"):
             if not (path / part / "saved_model.pb").exists():
                 raise HandleError(f"{path}: {part}/saved_model.pb is missing; rebuild the handle.")

@@ -7,6 +7,8 @@ SavedModel (which takes raw `text` and `aspect` strings) filter identically.
         in their original order --> filtered text (the whole text when none mentions it,
         and `mentioned` False: the caller then keeps its head and tail)
     aspect --template "What do you think of the {aspect}?"--> second segment
+
+`bert_keras.lite.aspect` repeats all of it in NumPy for boards (tested against this layer).
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ from collections.abc import Mapping, Sequence
 import tensorflow as tf
 import tf_keras as keras
 
-ASPECT_PLACEHOLDER = "{aspect}"
-_BOUNDARY = "\x1e"  # ASCII record separator: never part of a real sentence
-# Sentence ends: Chinese full stops / marks (with closing quotes), Western ones before a
-# space or the end, and line breaks.
-_SENTENCE_END = r"([。！？；!?;…]+[”’」』）)\"']*\s*|\.+[”’)\"']*(?:\s+|$)|\n+)"
+# One pattern for the graph and for the NumPy twin that boards run.
+from bert_keras.lite.aspect import (
+    ASPECT_PLACEHOLDER,
+    SENTENCE_BOUNDARY,
+    SENTENCE_END,
+    AspectFilter,
+)
+
 _RE2_SPECIAL = r"([\\.^$|?*+()\[\]{}-])"
 
 
@@ -34,9 +39,9 @@ def split_sentences(texts: tf.Tensor) -> tf.RaggedTensor:
     >>> [s.decode() for s in sentences.to_list()[0]]
     ['Food was great. ', 'Too dear! ', '服务很好。', '环境差']
     """
-    marked = tf.strings.regex_replace(texts, _SENTENCE_END, r"\1" + _BOUNDARY)
-    marked = tf.strings.regex_replace(marked, _BOUNDARY + "$", "")
-    return tf.strings.split(marked, _BOUNDARY)
+    marked = tf.strings.regex_replace(texts, SENTENCE_END, r"\1" + SENTENCE_BOUNDARY)
+    marked = tf.strings.regex_replace(marked, SENTENCE_BOUNDARY + "$", "")
+    return tf.strings.split(marked, SENTENCE_BOUNDARY)
 
 
 def _shift(values: tf.Tensor, k: int) -> tf.Tensor:
@@ -78,10 +83,7 @@ class AspectInput(keras.layers.Layer):
     def __init__(self, filter_text: bool = True, lexicon: Mapping[str, Sequence[str]] | None = None,
                  window: int = 1, template: str | None = None, **kwargs):
         super().__init__(trainable=False, **kwargs)
-        if template is not None and ASPECT_PLACEHOLDER not in template:
-            raise ValueError(f"aspect template {template!r} lacks {ASPECT_PLACEHOLDER}")
-        if int(window) < 0:
-            raise ValueError(f"window must be >= 0, got {window}")
+        AspectFilter(filter_text, lexicon, window, template)  # the same checks as on boards
         self.filter_text = bool(filter_text)
         self.lexicon = {str(k).lower(): [str(s) for s in v] for k, v in (lexicon or {}).items()}
         self.window = int(window)

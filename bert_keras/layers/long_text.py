@@ -7,6 +7,8 @@ whole text in overlapping windows and lets the model aggregate the window logits
     tokens [batch, (n)] --select_tokens(keep, strategy)--> [batch, (<= keep)]
     tokens [batch, (n)] --split_chunks(window, stride, max_chunks)--> [chunks, (<= window)]
                                                                      + chunks per text
+
+`bert_keras.lite.long_text` is the NumPy twin (for boards, and the reference in tests).
 """
 
 from __future__ import annotations
@@ -81,20 +83,6 @@ def select_tokens(tokens: tf.RaggedTensor, keep: tf.Tensor, strategy: str,
     wanted = ((positions < tf.expand_dims(head, 1))
               | (positions >= tf.expand_dims(lengths - tail, 1)))
     return tf.ragged.boolean_mask(tokens, wanted)
-
-
-def chunk_starts(length: int, window: int, stride: int, max_chunks: int) -> list[int]:
-    """Where each window of a text of `length` tokens starts (pure Python, for reference).
-
-    The windows start every `stride` tokens until one reaches the end; at most
-    `max_chunks` windows are taken, from the start. An empty text has one empty window.
-
-    Examples:
-    >>> chunk_starts(10, 4, 3, 8), chunk_starts(3, 4, 2, 8), chunk_starts(100, 4, 4, 3)
-    ([0, 3, 6], [0], [0, 4, 8])
-    """
-    count = 1 + max(0, -(-(length - window) // stride))
-    return [i * stride for i in range(min(count, max_chunks))]
 
 
 def split_chunks(tokens: tf.RaggedTensor, window: tf.Tensor, stride: int, max_chunks: int

@@ -15,6 +15,7 @@ with warnings.catch_warnings():  # tensorflow_hub 0.16 imports pkg_resources
 from bert_keras.layers.aspect_input import AspectInput
 from bert_keras.layers.long_text import check_strategy, select_tokens, split_chunks
 from bert_keras.layers.pack_inputs import keep_first, longest_first_counts
+from bert_keras.lite.long_text import default_stride
 
 INPUT_NAMES = ("input_word_ids", "input_mask", "input_type_ids")
 
@@ -46,6 +47,7 @@ class BertPreprocessor(keras.layers.Layer):
     Returns:
         `input_word_ids`, `input_mask`, `input_type_ids`, each int32 `[batch, seq_length]`;
         with "chunks" `[batch, chunks, seq_length]`, missing chunks all zeros.
+        (`bert_keras.lite.preprocessor.LitePreprocessor` is its NumPy twin, for boards.)
 
     Examples:
 
@@ -106,7 +108,7 @@ class BertPreprocessor(keras.layers.Layer):
         if strategy != "chunks":
             first = select_tokens(tokens[0], keep1, strategy, ratio)
             return self.pack([first] + ([second] if second is not None else []))
-        stride = self.chunk_stride or max(1, budget // 2)
+        stride = self.chunk_stride or default_stride(self.seq_length, len(tokens))
         chunks, counts = split_chunks(tokens[0], keep1, stride, self.max_chunks)
         packed_segments = [chunks]
         if second is not None:

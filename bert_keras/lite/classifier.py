@@ -1,9 +1,12 @@
 """Runs an exported TFLite bundle on LiteRT with the NumPy tokenizer: no TensorFlow.
 
     bundle/ (from `bert-keras export --format tflite`)
-        model.json  -> sequence length, casing, labels, vocabulary size, activation
-        vocab.txt   -> WordPieceTokenizer -> int32 ids [1, seq_length]
+        model.json  -> sequence length, casing, labels, vocabulary size, activation,
+                       long-text strategy, aspect filter settings
+        vocab.txt   -> LitePreprocessor (aspect filter, WordPiece, long-text strategy)
+                       -> int32 ids [1, seq_length] (chunks: one row per window)
         model.tflite -> ai_edge_litert Interpreter -> probabilities [1, num_labels]
+                       (chunks: the windows' logits, pooled by mean or max, activated)
         labels.txt  -> label names, in the model's output order
 """
 
@@ -18,7 +21,9 @@ from typing import Any
 import numpy as np
 
 from bert_keras.errors import BertKerasError
-from bert_keras.lite.wordpiece import WordPieceTokenizer, load_vocab
+from bert_keras.lite.long_text import activate, pool_logits
+from bert_keras.lite.preprocessor import LitePreprocessor
+from bert_keras.lite.wordpiece import INPUT_NAMES, WordPieceTokenizer, load_vocab
 
 BUNDLE_FORMAT = "bert_keras.tflite"
 MODEL_FILE = "model.tflite"
@@ -26,7 +31,6 @@ MODEL_JSON = "model.json"
 VOCAB_FILE = "vocab.txt"
 LABELS_FILE = "labels.txt"
 REQUIRED_FILES = (MODEL_FILE, MODEL_JSON, VOCAB_FILE, LABELS_FILE)
-INPUT_NAMES = ("input_word_ids", "input_mask", "input_type_ids")
 _LOOKUP_OPS = ("GATHER", "EMBEDDING_LOOKUP")
 
 
@@ -37,10 +41,13 @@ class BundleError(BertKerasError):
 class LiteClassifier:
     """Classifies texts with a TFLite bundle on a board: LiteRT plus NumPy, no TensorFlow.
 
-    Texts longer than the model's sequence length are truncated as in training and in
-    the SavedModel (keeping the head, the tail or both, as `model.json` says); an empty
-    text is classified from `[CLS] [SEP]` alone, as the SavedModel does, so both give the
-    same probabilities.
+    Everything the SavedModel does to a text before its encoder is repeated, as
+    `model.json` records it: a text longer than the sequence length keeps its head, its
+    tail or both, or (`long_text="chunks"`) is read in windows, each classified by the
+    batch-1 model, whose logits are pooled by mean or max; an aspect model filters the
+    text down to the sentences that mention the aspect and phrases the aspect with its
+    template. An empty text is classified from `[CLS] [SEP]` alone, as the SavedModel
+    does, so both give the same probabilities.
 
     Args:
         bundle_dir: a directory written by `bert-keras export --format tflite`.
@@ -68,10 +75,16 @@ class LiteClassifier:
                 f"{vocab_file} has {vocab_size} tokens but the model was exported with a "
                 f"{self.facts['vocab_size']}-token vocabulary ({self.bundle_dir / MODEL_JSON}): "
                 "the vocabulary belongs to another model")
+        self.long_text = self.facts.get("long_text", "head")
         try:
-            self.tokenizer = WordPieceTokenizer(vocab_file, self.facts["do_lower_case"])
+            # Bundles written before the word length was recorded counted UTF-8 bytes.
+            self.tokenizer = WordPieceTokenizer(
+                vocab_file, self.facts["do_lower_case"],
+                max_word_length=int(self.facts.get("max_word_length", 100)),
+                word_length_unit=self.facts.get("word_length_unit", "bytes"))
+            self.preprocessor = LitePreprocessor.from_facts(self.tokenizer, self.facts)
         except ValueError as error:
-            raise BundleError(str(error)) from error
+            raise BundleError(f"{self.bundle_dir / MODEL_JSON}: {error}") from error
         self._interpreter = _interpreter(self.bundle_dir / MODEL_FILE, num_threads)
         self._runner = self._interpreter.get_signature_runner(
             self.facts.get("signature", "serving_default"))
@@ -91,6 +104,9 @@ class LiteClassifier:
         if shape != [1, len(self.labels)]:
             raise BundleError(f"{model_file} outputs {shape}, but {LABELS_FILE} has "
                               f"{len(self.labels)} labels")
+        if self.long_text == "chunks" and "logits" not in outputs:
+            raise BundleError(f"{model_file} has no logits output, which a chunked model "
+                              "needs to pool its windows; export the bundle again")
         rows = _embedding_rows(self._interpreter)
         if vocab_size not in rows:
             raise BundleError(f"{model_file} has embedding tables of {sorted(rows)} rows, "
@@ -98,11 +114,13 @@ class LiteClassifier:
 
     def encode(self, texts: str | Sequence[str],
                pairs: str | Sequence[str] | None = None) -> dict[str, np.ndarray]:
-        """The model inputs for `texts`: int32 arrays `[len(texts), seq_length]`.
+        """The model inputs for `texts`: int32 arrays `[len(texts), seq_length]`, or
+        `[len(texts), windows, seq_length]` for chunked models (missing windows all zeros),
+        equal to the SavedModel preprocessor's.
 
         Args:
             texts: strings (or UTF-8 bytes); a single string is a batch of one.
-            pairs: second segments, for models trained on text pairs.
+            pairs: second segments (the aspects of an aspect model), for pair models.
         """
         texts = _as_strings(texts, "texts")
         if self.pair != (pairs is not None):
@@ -110,28 +128,42 @@ class LiteClassifier:
                              else "this model classifies single texts; it takes no pairs")
         if pairs is not None:
             pairs = _as_strings(pairs, "pairs")
-        return self.tokenizer.encode(texts, pairs, seq_length=self.seq_length,
-                                     long_text=self.facts.get("long_text", "head"),
-                                     head_ratio=self.facts.get("head_ratio", 0.25))
+            if len(pairs) != len(texts):
+                raise ValueError(f"got {len(texts)} texts but {len(pairs)} pairs")
+        return self.preprocessor(texts, pairs)
 
     def predict(self, texts: str | Sequence[str],
                 pairs: str | Sequence[str] | None = None) -> np.ndarray:
-        """Probabilities `[len(texts), num_labels]`, one model call per text.
+        """Probabilities `[len(texts), num_labels]`, one model call per text (chunked
+        models: one per window).
 
         Args:
             texts: strings (or UTF-8 bytes); a single string is a batch of one.
-            pairs: second segments, for models trained on text pairs.
+            pairs: second segments (the aspects of an aspect model), for pair models.
 
         Returns:
             float32 probabilities, columns in `self.labels` order (softmax, or independent
             sigmoids for multi-label models).
         """
         ids = self.encode(texts, pairs)
-        rows = [self._runner(**{name: ids[name][i:i + 1] for name in INPUT_NAMES})
-                ["probabilities"] for i in range(len(ids[INPUT_NAMES[0]]))]
-        if not rows:
+        count = len(ids[INPUT_NAMES[0]])
+        if not count:
             return np.zeros((0, len(self.labels)), np.float32)
-        return np.concatenate(rows).astype(np.float32)
+        if self.long_text != "chunks":
+            return np.concatenate([self._run(ids, i)["probabilities"]
+                                   for i in range(count)]).astype(np.float32)
+        aggregate = self.facts.get("chunk_aggregate", "mean")
+        rows = []
+        for i in range(count):
+            windows = np.flatnonzero(ids["input_mask"][i, :, 0])  # real windows hold [CLS]
+            logits = np.concatenate([self._run(ids, (i, w))["logits"] for w in windows])
+            rows.append(pool_logits(logits, aggregate))
+        return activate(np.stack(rows), self.multi_label).astype(np.float32)
+
+    def _run(self, ids: dict[str, np.ndarray], index) -> dict[str, np.ndarray]:
+        """The model on one row (`index` i) or one window (`(i, window)`) of `ids`."""
+        return self._runner(**{name: ids[name][index].reshape(1, self.seq_length)
+                               for name in INPUT_NAMES})
 
     def predict_labels(self, texts: str | Sequence[str],
                        pairs: str | Sequence[str] | None = None) -> list:

@@ -10,9 +10,11 @@ It reproduces the TF-Hub preprocessor that bert_keras exports (see
    (Mn) dropped, lower-casing;
 3. splitting (tf-text `BasicTokenizer`): on whitespace, and around every punctuation
    character (the ASCII punctuation ranges and Unicode category P*) and every CJK ideograph;
-4. WordPiece: greedy longest match first with "##" continuations; a word longer than
-   `max_bytes_per_word` UTF-8 bytes, or one with no match, becomes a single [UNK];
-5. packing: longest-first truncation, [CLS] a [SEP] (b [SEP]), zero padding with [PAD].
+4. WordPiece: greedy longest match first with "##" continuations; a word of more than 100
+   characters (as Hugging Face counts; handles written before format 3 counted 100 UTF-8
+   bytes, as tf-text does), or one with no match, becomes a single [UNK];
+5. packing: longest-first truncation, [CLS] a [SEP] (b [SEP]), zero padding with [PAD];
+   a long first segment keeps its head, tail or both, or is read in windows (chunks).
 """
 
 from __future__ import annotations
@@ -23,7 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
+from bert_keras.lite.long_text import chunk_starts, default_stride, head_tail_counts
+from bert_keras.lite.packing import pack_row, stack_rows, trim_longest_first
+
 SUFFIX = "##"
+INPUT_NAMES = ("input_word_ids", "input_mask", "input_type_ids")
+WORD_LENGTH_UNITS = ("characters", "bytes")
 SPECIAL_TOKENS = {"cls": "[CLS]", "sep": "[SEP]", "pad": "[PAD]", "unk": "[UNK]"}
 
 # tf-text's BertTokenizer splits off each of these ideographs as a word of its own.
@@ -184,56 +191,6 @@ def load_vocab(vocab_file: str | Path) -> dict[str, int]:
     return vocab
 
 
-def trim_longest_first(n1: int, n2: int, budget: int) -> tuple[int, int]:
-    """How many tokens each segment of a pair keeps (Hugging Face's `longest_first`).
-
-    The longer segment loses tokens first; when both exceed half the budget each keeps
-    half and an odd token goes to the longer one (the second on ties).
-
-    Args:
-        n1: tokens in the first segment.
-        n2: tokens in the second segment.
-        budget: tokens to keep in total (special tokens excluded).
-
-    Returns:
-        `(keep1, keep2)`.
-
-    Examples:
-    >>> trim_longest_first(3, 50, 10), trim_longest_first(20, 20, 9)
-    ((3, 7), (4, 5))
-    """
-    if n1 + n2 <= budget:
-        return n1, n2
-    short = min(n1, n2)
-    short_keep = short
-    long_keep = short if short > budget else max(short, budget - short)
-    if short_keep + long_keep > budget:
-        short_keep, long_keep = budget // 2, budget // 2 + budget % 2
-    keep1, keep2 = (long_keep, short_keep) if n1 > n2 else (short_keep, long_keep)
-    return min(n1, keep1), min(n2, keep2)
-
-
-def head_tail_counts(length: int, keep: int, strategy: str, head_ratio: float = 0.25
-                     ) -> tuple[int, int]:
-    """How many leading and trailing tokens a text keeps (as
-    `bert_keras.layers.long_text.head_tail_counts`; `round` halves to even like `tf.round`).
-
-    Examples:
-    >>> head_tail_counts(10, 4, "head+tail", 0.5), head_tail_counts(3, 4, "tail")
-    ((2, 2), (3, 0))
-    """
-    if length <= keep:
-        return length, 0
-    if strategy == "head":
-        return keep, 0
-    if strategy == "tail":
-        return 0, keep
-    if strategy == "head+tail":
-        head = round(keep * float(head_ratio))
-        return head, keep - head
-    raise ValueError(f"long_text must be head, tail or head+tail here, got {strategy!r}")
-
-
 class WordPieceTokenizer:
     """BERT tokenization and input packing without TensorFlow.
 
@@ -241,10 +198,11 @@ class WordPieceTokenizer:
         vocab_file: the WordPiece vocabulary (`vocab.txt`); it must hold [CLS], [SEP],
             [PAD] and [UNK].
         lower_case: whether the vocabulary is uncased (lower-case and strip accents).
-        max_chars_per_word: the longest word that is split into pieces; longer words
-            become [UNK]. As in tf-text's `BertTokenizer` (`max_bytes_per_word=100`),
-            which the TF-Hub preprocessor uses, the length is counted in UTF-8 bytes,
-            not in characters (Hugging Face counts characters).
+        max_word_length: the longest word that is split into pieces; longer words
+            become [UNK].
+        word_length_unit: how a word's length counts: "characters", as Hugging Face and
+            the preprocessor of handles in format 3 or later do, or "bytes" (UTF-8), as
+            tf-text's `BertTokenizer` and so older handles do.
 
     Examples:
     >>> import pathlib, tempfile
@@ -261,11 +219,15 @@ class WordPieceTokenizer:
     [[1, 1, 1, 1, 1, 1, 0, 0]]
     """
 
-    def __init__(self, vocab_file: str | Path, lower_case: bool,
-                 max_chars_per_word: int = 100):
+    def __init__(self, vocab_file: str | Path, lower_case: bool, max_word_length: int = 100,
+                 word_length_unit: str = "characters"):
+        if word_length_unit not in WORD_LENGTH_UNITS:
+            raise ValueError(f"word_length_unit must be one of {', '.join(WORD_LENGTH_UNITS)}, "
+                             f"got {word_length_unit!r}")
         self.vocab_file = Path(vocab_file)
         self.lower_case = bool(lower_case)
-        self.max_chars_per_word = int(max_chars_per_word)
+        self.max_word_length = int(max_word_length)
+        self.word_length_unit = word_length_unit
         self.vocab = load_vocab(self.vocab_file)
         missing = [token for token in SPECIAL_TOKENS.values() if token not in self.vocab]
         if missing:
@@ -288,7 +250,9 @@ class WordPieceTokenizer:
                 "padding_id": self.pad_id, "unknown_id": self.unk_id}
 
     def _word_pieces(self, word: str) -> list[int]:
-        if len(word.encode("utf-8")) > self.max_chars_per_word:
+        length = len(word) if self.word_length_unit == "characters" else \
+            len(word.encode("utf-8"))
+        if length > self.max_word_length:
             return [self.unk_id]
         pieces: list[int] = []
         start = 0
@@ -325,8 +289,8 @@ class WordPieceTokenizer:
         return ids
 
     def encode(self, texts: str | Sequence[str], pairs: str | Sequence[str] | None = None,
-               seq_length: int = 128, long_text: str = "head", head_ratio: float = 0.25
-               ) -> dict[str, np.ndarray]:
+               seq_length: int = 128, long_text: str = "head",
+               head_ratio: float | Sequence[float] = 0.25) -> dict[str, np.ndarray]:
         """Tokenizes and packs texts (or text pairs) into BERT encoder inputs.
 
         Args:
@@ -335,12 +299,72 @@ class WordPieceTokenizer:
             seq_length: the padded length, special tokens included.
             long_text: what a longer first segment keeps: "head", "tail" or "head+tail"
                 (`head_ratio` of its budget from the start), as the model was trained.
-            head_ratio: "head+tail": the share of the budget taken from the start.
+            head_ratio: "head+tail": the share of the budget taken from the start, one
+                for all texts or one per text.
 
         Returns:
             int32 `input_word_ids`, `input_mask` and `input_type_ids`, each
             `[len(texts), seq_length]`, as the TF-Hub preprocessor's `bert_pack_inputs`.
         """
+        texts, pairs, budget = self._batch(texts, pairs, seq_length)
+        ratios = [head_ratio] * len(texts) if isinstance(head_ratio, (int, float)) \
+            else list(head_ratio)
+        if len(ratios) != len(texts):
+            raise ValueError(f"got {len(texts)} texts but {len(ratios)} head ratios")
+        rows = []
+        for row, text in enumerate(texts):
+            first = self.tokenize(text)
+            second = self.tokenize(pairs[row]) if pairs is not None else None
+            keep1, keep2 = trim_longest_first(len(first), len(second), budget) \
+                if second is not None else (budget, 0)
+            head, tail = head_tail_counts(len(first), keep1, long_text, ratios[row])
+            kept = first[:head] + first[len(first) - tail:] if tail else first[:head]
+            rows.append(self._pack(kept, second[:keep2] if second is not None else None))
+        return stack_rows(rows, seq_length, self.pad_id)
+
+    def encode_chunks(self, texts: str | Sequence[str],
+                      pairs: str | Sequence[str] | None = None, seq_length: int = 128,
+                      chunk_stride: int | None = None, max_chunks: int = 8
+                      ) -> dict[str, np.ndarray]:
+        """Packs each text as the windows a `long_text="chunks"` model reads.
+
+        A window holds `seq_length` tokens with its special tokens (a pair's second
+        segment, repeated in every window, takes its share first); windows start every
+        `chunk_stride` tokens, at most `max_chunks` of them, as `BertPreprocessor` does.
+
+        Args:
+            texts: the first segments (a single string counts as a batch of one).
+            pairs: optional second segments, one per text.
+            seq_length: the padded length of a window, special tokens included.
+            chunk_stride: tokens between window starts (None: half a window's budget).
+            max_chunks: the most windows a text yields.
+
+        Returns:
+            int32 arrays `[len(texts), chunks, seq_length]` (chunks: the most windows of
+            any text; a text's missing windows are all zeros), as the preprocessor's.
+        """
+        texts, pairs, budget = self._batch(texts, pairs, seq_length)
+        stride = chunk_stride or default_stride(seq_length, 1 if pairs is None else 2)
+        windows: list[list[tuple[list[int], int]]] = []
+        for row, text in enumerate(texts):
+            first = self.tokenize(text)
+            second = self.tokenize(pairs[row]) if pairs is not None else None
+            # Every window is full-length: only the second segment limits it.
+            window, keep2 = trim_longest_first(budget, len(second), budget) \
+                if second is not None else (budget, 0)
+            rest = second[:keep2] if second is not None else None
+            windows.append([self._pack(first[start:start + window], rest)
+                            for start in chunk_starts(len(first), window, stride, max_chunks)])
+        most = max((len(w) for w in windows), default=0)
+        shape = (len(texts), most, seq_length)
+        packed = {name: np.zeros(shape, np.int32) for name in INPUT_NAMES}
+        for row, text_windows in enumerate(windows):
+            for name, array in stack_rows(text_windows, seq_length, self.pad_id).items():
+                packed[name][row, :len(text_windows)] = array
+        return packed
+
+    def _batch(self, texts, pairs, seq_length: int) -> tuple[list[str], list[str] | None, int]:
+        """The texts and pairs as lists, and the token budget of one row."""
         texts = [texts] if isinstance(texts, str) else list(texts)
         if pairs is not None:
             pairs = [pairs] if isinstance(pairs, str) else list(pairs)
@@ -349,22 +373,8 @@ class WordPieceTokenizer:
         num_segments = 1 if pairs is None else 2
         if seq_length < num_segments + 1:
             raise ValueError(f"seq_length {seq_length} leaves no room for the special tokens")
-        budget = seq_length - num_segments - 1
-        word_ids = np.full((len(texts), seq_length), self.pad_id, dtype=np.int32)
-        mask = np.zeros((len(texts), seq_length), dtype=np.int32)
-        type_ids = np.zeros((len(texts), seq_length), dtype=np.int32)
-        for row, text in enumerate(texts):
-            first = self.tokenize(text)
-            second = self.tokenize(pairs[row]) if pairs is not None else []
-            keep1, keep2 = trim_longest_first(len(first), len(second), budget) \
-                if pairs is not None else (budget, 0)
-            head, tail = head_tail_counts(len(first), keep1, long_text, head_ratio)
-            kept = first[:head] + first[len(first) - tail:] if tail else first[:head]
-            tokens = [self.cls_id, *kept, self.sep_id]
-            first_length = len(tokens)
-            if pairs is not None:
-                tokens += [*second[:keep2], self.sep_id]
-            word_ids[row, :len(tokens)] = tokens
-            mask[row, :len(tokens)] = 1
-            type_ids[row, first_length:len(tokens)] = 1
-        return {"input_word_ids": word_ids, "input_mask": mask, "input_type_ids": type_ids}
+        return texts, pairs, seq_length - num_segments - 1
+
+    def _pack(self, first: list[int], second: list[int] | None) -> tuple[list[int], int]:
+        return pack_row(first, second, self.cls_id, self.sep_id)
+

@@ -154,6 +154,28 @@ class Classifier(keras.Model):
         """The encoder's architecture as its handle records it ({} for other TF-Hub models)."""
         return dict(self.resolved_handle.info.get("config", {}))
 
+    def window_logits(self, ids: dict, training: bool = False) -> tf.Tensor:
+        """Logits of single windows: ids `[batch, seq]` through the encoder, pooler and
+        head, without the chunk flattening and pooling of a "chunks" model (for other
+        models, the model itself). `bert_keras.lite` pools a chunked text's windows.
+
+        Args:
+            ids: `input_word_ids`, `input_mask`, `input_type_ids`, `[batch, seq]`.
+            training: run dropout.
+
+        Returns:
+            Logits `[batch, labels]`.
+        """
+        if self.settings["long_text"] != "chunks":
+            return self(ids, training=training)
+        encoded = self.get_layer("encoder")({name: ids[name] for name in INPUT_NAMES},
+                                            training=training)
+        pooled = self.get_layer(f"{self.settings['pooler']}_pooler")(
+            {"sequence_output": encoded["sequence_output"], "input_mask": ids["input_mask"],
+             "input_type_ids": ids["input_type_ids"]})
+        dropped = self.get_layer("head_dropout")(pooled, training=training)
+        return self.get_layer("logits")(dropped)
+
     def get_config(self) -> dict[str, Any]:
         return dict(self.settings)
 
@@ -249,11 +271,9 @@ class Classifier(keras.Model):
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         """Turns logits into probabilities (softmax, or sigmoid for multi-label)."""
-        logits = np.asarray(logits, np.float64)
-        if self.settings["multi_label"]:
-            return 1.0 / (1.0 + np.exp(-logits))
-        shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
-        return shifted / shifted.sum(axis=-1, keepdims=True)
+        from bert_keras.lite.long_text import activate
+
+        return activate(logits, self.settings["multi_label"])
 
     def predict_labels(self, texts, pairs=None, *, top_k: int = 1, threshold: float = 0.5,
                        batch_size: int = 32, verbose=0) -> list[dict[str, Any]]:
