@@ -52,6 +52,12 @@ EXTRAS_REQUIRE = {
         "safetensors",
         # reference for the sentence-vector parity test (tests/test_embed_parity.py)
         "sentence-transformers",
+        # LiteRT for bert_keras.lite (tests/test_lite_classifier.py, notebooks/03_tflite)
+        "ai-edge-litert",
+        # executing the notebooks in notebooks/ (tests/test_notebooks.py)
+        "nbclient",
+        "nbformat",
+        "ipykernel",
     ],
     "lite": ["ai-edge-litert"],
 }
