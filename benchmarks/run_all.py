@@ -65,13 +65,16 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help=f"comma-separated groups to measure (of {', '.join(GROUPS)})")
     parser.add_argument("--work", type=Path, default=BENCH_DIR / ".work",
                         help="plans, HF files and cached exports (default benchmarks/.work)")
-    parser.add_argument("--out", type=Path, default=BENCH_DIR / "results",
-                        help="where <date>-<host>.json / .md go (default benchmarks/results)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where <date>-<host>.json / .md go (default benchmarks/results; "
+                             "with --quick, the work directory's results/)")
     parser.add_argument("--note", default="", help="a sentence the Markdown header carries "
                         "(e.g. 'measured while the machine was shared')")
     parser.add_argument("--job-timeout", type=float, default=1800,
                         help="seconds before a job is killed and reported as failed")
     args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = args.work / "results" if args.quick else BENCH_DIR / "results"
     unknown = set(args.only.split(",")) - set(GROUPS)
     if unknown:
         parser.error(f"unknown groups {sorted(unknown)}; choose from {', '.join(GROUPS)}")

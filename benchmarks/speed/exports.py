@@ -48,7 +48,11 @@ def export_all(job: dict, plan: dict) -> dict:
     root = Path(job["exports"])
     done = root / "exports.json"
     if done.exists():
-        return json.loads(done.read_text())
+        cached = json.loads(done.read_text())
+        paths = [cached["run_dir"], *cached["saved_models"].values(),
+                 *(b["path"] for b in cached["tflite"].values())]
+        if all(Path(p).exists() for p in paths):
+            return cached
     shutil.rmtree(root, ignore_errors=True)
     run_dir = root / "run"
     data = prepare_dataset("drug-reviews")

@@ -18,11 +18,33 @@ from speed.plans import INPUT_NAMES, mean_length, pad
 from speed.results import measurement
 
 
+def _register_erfc() -> None:
+    """tf2onnx 1.17 has no handler for TF's `Erfc` (Keras's exact GELU computes
+    0.5 x erfc(-x / sqrt 2)) and leaves it in the graph, which ONNX Runtime then rejects:
+    convert it as 1 - Erf(x)."""
+    import numpy as np
+    from tf2onnx import utils
+    from tf2onnx.handler import tf_op
+
+    @tf_op("Erfc")
+    class Erfc:  # noqa: F841  (registered by the decorator)
+        @classmethod
+        def version_9(cls, ctx, node, **kwargs):
+            node.type = "Erf"
+            dtype = utils.map_onnx_to_numpy_type(ctx.get_dtype(node.input[0]))
+            one = ctx.make_const(utils.make_name("erfc_one"), np.array(1, dtype=dtype))
+            ctx.insert_new_node_on_output("Sub", node.output[0],
+                                          inputs=[one.output[0], node.output[0]])
+
+
 def onnx_convert(job: dict, plan: dict) -> dict:
     """`python -m tf2onnx.convert --saved-model ... --signature_def predict_ids`, with
-    tensorflow_text's ops registered first (the SavedModel's other signatures use them)."""
+    tensorflow_text's ops registered first (the SavedModel's other signatures use them)
+    and `Erfc` converted (see `_register_erfc`)."""
     import tensorflow_text  # noqa: F401
     from tf2onnx import convert
+
+    _register_erfc()
 
     argv = sys.argv
     sys.argv = ["tf2onnx.convert", "--saved-model", job["saved_model"], "--signature_def",
@@ -31,7 +53,26 @@ def onnx_convert(job: dict, plan: dict) -> dict:
         convert.main()
     finally:
         sys.argv = argv
-    return {"onnx_bytes": Path(job["onnx"]).stat().st_size, "opset": job["opset"]}
+    return {"onnx_bytes": Path(job["onnx"]).stat().st_size, "opset": job["opset"],
+            "max_abs_probability_diff": _onnx_parity(job, plan)}
+
+
+def _onnx_parity(job: dict, plan: dict) -> float:
+    """Max abs difference of ONNX Runtime's probabilities from the SavedModel's
+    `predict_ids` on the first batch of 32 of the plan."""
+    import numpy as np
+    import onnxruntime as ort
+    import tensorflow as tf
+
+    batch = plan["infer"]["natural"]["32"][0]
+    x = pad(plan["ids"], batch["indices"], batch["length"])
+    loaded = tf.saved_model.load(job["saved_model"])
+    expected = loaded.signatures["predict_ids"](
+        **{k: tf.constant(v) for k, v in x.items()})["probabilities"].numpy()
+    session = ort.InferenceSession(job["onnx"], providers=["CPUExecutionProvider"])
+    names = {i.name for i in session.get_inputs()}
+    got = session.run(["probabilities"], {k: v for k, v in x.items() if k in names})[0]
+    return float(np.abs(got - expected).max())
 
 
 def _size(batch: dict) -> int:
@@ -71,7 +112,6 @@ def tflite_infer(job: dict, plan: dict) -> list[dict]:
     at the bundle's fixed `[1, seq_length]` inputs. Batch 32 resizes the inputs to
     `[32, seq_length]` when the graph allows it (checked against 32 single calls), else
     loops 32 single calls; the row says which."""
-    import numpy as np
 
     from bert_keras.lite.classifier import MODEL_FILE, MODEL_JSON, _interpreter
 
@@ -83,34 +123,49 @@ def tflite_infer(job: dict, plan: dict) -> list[dict]:
     single = _Runner(interpreter, 1, seq)
     results = []
     for batch_size in job["batches"]:
-        runner, how = single, "one call per example"
+        runner, how = single, f"{bundle.joinpath(MODEL_FILE).stat().st_size / 2**20:.1f} MiB"
         if batch_size > 1:
-            batched = _Runner(_interpreter(bundle / MODEL_FILE, cores()), batch_size, seq)
-            probe = pad(ids, list(range(batch_size)), seq)
-            expected = np.concatenate([single.run({k: v[i:i + 1] for k, v in probe.items()})
-                                       for i in range(batch_size)])
-            got = batched.run(probe) if batched.ok else None
-            if got is not None and got.shape == expected.shape and np.allclose(
-                    got, expected, atol=1e-4):
-                runner, how = batched, f"inputs resized to [{batch_size}, {seq}]"
-            else:
-                runner, how = single, f"{batch_size} single calls (inputs cannot resize)"
+            runner, how = _batched(bundle / MODEL_FILE, single, ids, batch_size, seq)
         batches = plan["infer"]["fixed"][str(batch_size)]
         runs = repeated(lambda b, r=runner: r.run_batch(pad(ids, b["indices"], seq)), batches,
                         settings["warmup"], settings["repeats"], _size)
         results.append(measurement(
             task="infer", table="fixed", regime="standard", framework="tflite",
             path=f"TFLite {job['quantize']}", precision=job["quantize"], input="ids",
-            batch=batch_size, seq=seq, runs=runs,
-            note=f"{how}; {bundle.joinpath(MODEL_FILE).stat().st_size / 2**20:.1f} MiB"))
+            batch=batch_size, seq=seq, runs=runs, note=how))
     return results
+
+
+def _batched(model_file: Path, single: _Runner, ids, batch_size: int, seq: int):
+    """An interpreter resized to `[batch_size, seq]` if it gives what `batch_size` single
+    calls give, else the single one (looped); and a note saying which, and why."""
+    import numpy as np
+
+    from bert_keras.lite.classifier import _interpreter
+
+    batched = _Runner(_interpreter(model_file, cores()), batch_size, seq)
+    if not batched.ok:
+        return single, f"batch {batch_size}: {batch_size} single calls (resize failed: " \
+                       f"{batched.error})"
+    probe = pad(ids, list(range(batch_size)), seq)
+    expected = np.concatenate([single.run({k: v[i:i + 1] for k, v in probe.items()})
+                               for i in range(batch_size)])
+    try:
+        got = batched.run(probe)
+    except (RuntimeError, ValueError) as error:
+        return single, f"batch {batch_size}: {batch_size} single calls (resized model " \
+                       f"fails: {str(error).splitlines()[0][:80]})"
+    if got.shape != expected.shape or not np.allclose(got, expected, atol=1e-4):
+        return single, f"batch {batch_size}: {batch_size} single calls (resized model " \
+                       "differs from single calls)"
+    return batched, f"batch {batch_size}: inputs resized to [{batch_size}, {seq}]"
 
 
 class _Runner:
     """One interpreter whose three id inputs are `[batch, seq]`."""
 
     def __init__(self, interpreter, batch: int, seq: int):
-        self.interpreter, self.batch, self.ok = interpreter, batch, True
+        self.interpreter, self.batch, self.ok, self.error = interpreter, batch, True, None
         details = interpreter.get_input_details()
         self.inputs = {d["name"]: d["index"] for d in details}
         try:
@@ -118,8 +173,8 @@ class _Runner:
                 for index in self.inputs.values():
                     interpreter.resize_tensor_input(index, [batch, seq], strict=False)
             interpreter.allocate_tensors()
-        except (RuntimeError, ValueError):
-            self.ok = False
+        except (RuntimeError, ValueError) as error:
+            self.ok, self.error = False, str(error).splitlines()[0][:80]
         self.output = next(d["index"] for d in interpreter.get_output_details())
 
     def _index(self, name: str) -> int:
