@@ -15,7 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from speed.common import PRESET, fetch_hf_files, load_texts, log, repeated
-from speed.plans import mean_length, ordered_batches, pad, random_batches, with_lengths
+from speed.plans import (
+    inference_cases,
+    mean_length,
+    ordered_batches,
+    pad,
+    random_batches,
+    with_lengths,
+)
 from speed.results import measurement
 
 
@@ -222,9 +229,7 @@ def saved_model(job: dict, plan: dict) -> list[dict]:
         x = pad(ids, batch["indices"], batch["length"])
         by_ids(**{k: tf.constant(v) for k, v in x.items()})["probabilities"].numpy()
 
-    cases = [("natural", b, "strings") for b in job["batches"]]
-    cases += [(t, b, "ids") for t in job["tables"] for b in job["batches"]]
-    for table, batch_size, kind in sorted(cases, key=lambda c: c[1]):
+    for table, batch_size, kind in inference_cases(job["batches"], job["tables"]):
         batches = plan["infer"][table][str(batch_size)]
         runs = repeated(strings if kind == "strings" else id_batch, batches,
                         settings["warmup"], settings["repeats"], _size)

@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 
 from speed.common import log, repeated
-from speed.plans import mean_length, pad
+from speed.plans import inference_cases, mean_length, pad
 from speed.results import measurement
 
 
@@ -158,10 +158,8 @@ def infer(job: dict, plan: dict) -> list[dict]:
     settings, ids, texts = plan["settings"], plan["ids"], plan["texts"]
     side = HubModel(Path(job["hf_dir"]), plan, job["precision"], 1)
     parity = side.parity(plan, Path(job["hf_dir"])) if job["precision"] == "float32" else None
-    cases = [("natural", b, "strings") for b in job["batches"]]
-    cases += [(t, b, "ids") for t in job["tables"] for b in job["batches"]]
     results = []
-    for table, batch_size, kind in sorted(cases, key=lambda c: c[1]):
+    for table, batch_size, kind in inference_cases(job["batches"], job["tables"]):
         batches = plan["infer"][table][str(batch_size)]
         if kind == "strings":
             step = lambda b: side.task.predict_on_batch(  # noqa: E731

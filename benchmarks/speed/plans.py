@@ -73,6 +73,20 @@ def pad(ids: Sequence[Sequence[int]], indices: Sequence[int], length: int) -> di
             "input_type_ids": np.zeros_like(words)}
 
 
+def inference_cases(batch_sizes: Sequence[int], tables: Sequence[str]) -> list[tuple]:
+    """(table, batch size, input) of an inference job, smallest batch first (peak memory
+    so far then rises with the batch): strings on the natural texts, ids on every table.
+
+    Examples:
+    >>> inference_cases([1, 32], ["natural"])
+    [('natural', 1, 'strings'), ('natural', 1, 'ids'), ('natural', 32, 'strings'), \
+('natural', 32, 'ids')]
+    """
+    cases = [("natural", b, "strings") for b in batch_sizes]
+    cases += [(t, b, "ids") for t in tables for b in batch_sizes]
+    return sorted(cases, key=lambda case: case[1])
+
+
 def mean_length(batches: Sequence[dict]) -> float:
     """The mean padded length of a plan's batches."""
     return float(np.mean([b["length"] for b in batches])) if batches else 0.0

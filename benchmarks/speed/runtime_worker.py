@@ -96,15 +96,15 @@ def onnx_infer(job: dict, plan: dict) -> list[dict]:
         session.run(outputs, {k: v for k, v in x.items() if k in names})
 
     results = []
-    for table in job["tables"]:
-        for batch_size in job["batches"]:
+    for batch_size in job["batches"]:  # smallest batch first: peak memory so far rises
+        for table in job["tables"]:
             batches = plan["infer"][table][str(batch_size)]
             runs = repeated(step, batches, settings["warmup"], settings["repeats"], _size)
             results.append(measurement(
                 task="infer", table=table, regime="identical", framework="onnxruntime",
                 path="tf2onnx(predict_ids)", precision="float32", input="ids",
                 batch=batch_size, seq=mean_length(batches), runs=runs))
-    return sorted(results, key=lambda r: r["batch"])
+    return results
 
 
 def tflite_infer(job: dict, plan: dict) -> list[dict]:

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from speed.common import cores, log, repeated
-from speed.plans import mean_length, pad
+from speed.plans import inference_cases, mean_length, pad
 from speed.results import measurement
 
 NO_DECAY = ("bias", "LayerNorm", "layer_norm")
@@ -128,10 +128,8 @@ def train(job: dict, plan: dict) -> list[dict]:
 def infer(job: dict, plan: dict) -> list[dict]:
     settings, ids, texts = plan["settings"], plan["ids"], plan["texts"]
     side = TorchModel(Path(job["hf_dir"]), plan, job["precision"], 1)
-    cases = [("natural", b, "strings") for b in job["batches"]]
-    cases += [(t, b, "ids") for t in job["tables"] for b in job["batches"]]
     results = []
-    for table, batch_size, kind in sorted(cases, key=lambda c: c[1]):
+    for table, batch_size, kind in inference_cases(job["batches"], job["tables"]):
         batches = plan["infer"][table][str(batch_size)]
         if kind == "strings":
             step = lambda b: side.infer_strings([texts[i] for i in b["indices"]])  # noqa: E731
