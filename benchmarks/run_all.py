@@ -22,6 +22,7 @@ Usage:
     python benchmarks/run_all.py            # the full comparison (about 30 min, 2 idle cores)
     python benchmarks/run_all.py --quick    # every path once, tiny: a smoke run
     python benchmarks/run_all.py --only train,sweep --out /tmp/bench
+    python benchmarks/run_all.py --tables-from benchmarks/results/DATE-HOST.json
 """
 
 from __future__ import annotations
@@ -72,6 +73,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "(e.g. 'measured while the machine was shared')")
     parser.add_argument("--job-timeout", type=float, default=1800,
                         help="seconds before a job is killed and reported as failed")
+    parser.add_argument("--tables-from", type=Path, default=None, metavar="JSON",
+                        help="measure nothing: rewrite the ratios, targets and Markdown of "
+                             "a results file (e.g. after changing the table code)")
     args = parser.parse_args(argv)
     if args.out is None:
         args.out = args.work / "results" if args.quick else BENCH_DIR / "results"
@@ -220,8 +224,22 @@ def write(args, results: dict, runner: Runner, stem: str) -> str:
     return text
 
 
+def rewrite_tables(path: Path) -> str:
+    """Recomputes the ratios, targets and Markdown of a results JSON, in place."""
+    results = json.loads(path.read_text(encoding="utf-8"))
+    rows = results["rows"]
+    results.update(ratios=report.comparisons(rows), targets=report.targets(rows))
+    text = tables.markdown(results)
+    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    path.with_suffix(".md").write_text(text + "\n", encoding="utf-8")
+    return text
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.tables_from:
+        print(rewrite_tables(args.tables_from))
+        return 0
     settings = dict(QUICK if args.quick else FULL)
     args.work.mkdir(parents=True, exist_ok=True)
     started, load, now = time.monotonic(), os.getloadavg(), datetime.datetime.now()

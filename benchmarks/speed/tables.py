@@ -9,10 +9,14 @@ FRAMEWORK_ORDER = ("bert_keras", "pytorch", "keras_hub", "onnxruntime", "tflite"
 TABLE_NAMES = {"natural": "drug-review texts at their own lengths (max 128 tokens)",
                "fixed": "every example padded to 128 tokens"}
 
-TRAIN_NOTE = ("Identical batches: every framework trains on the same examples padded to the "
-              "same shapes, bert_keras's own length-bucketed batches replayed on the same ids "
-              "(pure compute; bert_keras's standard pipeline is exactly these batches). "
-              "Standard: the framework's own pipeline.")
+TRAIN_NOTES = {
+    "natural": "Identical batches: every framework trains on the same examples padded to the "
+               "same shapes, bert_keras's own length-bucketed batches replayed on the same "
+               "ids (pure compute; bert_keras's standard pipeline is exactly these batches). "
+               "Standard: the framework's own pipeline.",
+    "fixed": "Identical batches: every framework trains on the same shuffled batches, every "
+             "example padded to 128 (bert_keras's pipeline over pre-padded examples), on the "
+             "same ids."}
 INFER_NOTE = ("ids: identical batches in input order, each padded to its longest member "
               "(batch 1: each text at its own length; TFLite bundles take a fixed 128). "
               "strings: the framework's own tokenizer and padding, timed with the model "
@@ -124,7 +128,7 @@ def markdown(results: dict) -> str:
     parts = ["## Speed on CPU: bert_keras and its peers, measured side by side", "",
              *header(results), ""]
     for table in ("natural", "fixed"):
-        parts += [f"### Training, {TABLE_NAMES[table]}", "", TRAIN_NOTE, "",
+        parts += [f"### Training, {TABLE_NAMES[table]}", "", TRAIN_NOTES[table], "",
                   *training(rows, table), ""]
     for table in ("natural", "fixed"):
         parts += [f"### Inference, {TABLE_NAMES[table]}", "", INFER_NOTE, "",
