@@ -40,7 +40,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from speed import envs, report, tables  # noqa: E402
+from speed import envs, report, tables, worker  # noqa: E402
 from speed.common import log, system_info  # noqa: E402
 from speed.exports import QUANTIZATIONS, source_key  # noqa: E402
 
@@ -108,6 +108,7 @@ class Runner:
         out = self.work / "jobs" / f"{name}.result.json"
         job_file.parent.mkdir(parents=True, exist_ok=True)
         out.unlink(missing_ok=True)
+        worker.partial_file(out).unlink(missing_ok=True)
         job = {"name": name, "kind": kind, "out": str(out),
                "plan": str(self.work / "plan.json"), **fields}
         job_file.write_text(json.dumps(job, indent=2), encoding="utf-8")
@@ -125,6 +126,11 @@ class Runner:
         if not record["ok"]:
             record["error"] = ("timed out" if status is None else
                                f"exit status {status} (its stderr is in the log above)")
+            partial = worker.partial_file(out)
+            if partial.exists():  # the rows it finished before it failed still count
+                kept = json.loads(partial.read_text(encoding="utf-8"))
+                self.rows += [{**row, "job": name} for row in kept]
+                record["error"] += f"; kept the {len(kept)} rows it had finished"
             self.jobs.append(record)
             log(f"*** {name} failed: {record['error']}")
             self.progress()

@@ -5,6 +5,13 @@ from __future__ import annotations
 from speed.common import peak_rss_mb, summary
 
 FIELDS = ("task", "table", "regime", "framework", "path", "precision", "input", "batch")
+_LISTENERS = []
+
+
+def on_measurement(callback) -> None:
+    """Calls `callback(row)` for every measurement made from now on in this process (the
+    worker saves each at once, so a job killed later keeps its finished rows)."""
+    _LISTENERS.append(callback)
 
 
 def measurement(*, task: str, table: str, regime: str, framework: str, path: str,
@@ -34,7 +41,10 @@ def measurement(*, task: str, table: str, regime: str, framework: str, path: str
     >>> row["median"], row["min"], row["max"]
     (2.0, 1.0, 3.0)
     """
-    return {"task": task, "table": table, "regime": regime, "framework": framework,
-            "path": path, "precision": precision, "requested": requested or precision,
-            "input": input, "batch": int(batch), "seq": round(float(seq), 1),
-            **summary(runs), "peak_rss_mb": round(peak_rss_mb(), 1), "note": note}
+    row = {"task": task, "table": table, "regime": regime, "framework": framework,
+           "path": path, "precision": precision, "requested": requested or precision,
+           "input": input, "batch": int(batch), "seq": round(float(seq), 1),
+           **summary(runs), "peak_rss_mb": round(peak_rss_mb(), 1), "note": note}
+    for callback in _LISTENERS:
+        callback(row)
+    return row

@@ -48,11 +48,26 @@ def run(job: dict) -> dict:
     return result
 
 
+def partial_file(out: str | Path) -> Path:
+    """Where a job keeps the rows it finished while it still runs."""
+    return Path(f"{out}.partial")
+
+
 def main(argv: list[str]) -> int:
+    from speed.results import on_measurement
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    finished = []
+
+    def keep(row: dict) -> None:
+        finished.append(row)
+        partial_file(job["out"]).write_text(json.dumps(finished), encoding="utf-8")
+
+    on_measurement(keep)
     result = run(job)
     Path(job["out"]).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    partial_file(job["out"]).unlink(missing_ok=True)
     return 0
 
 
