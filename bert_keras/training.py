@@ -172,7 +172,7 @@ def _label_ids(data: RunData) -> np.ndarray | None:
 def _inference_data(model, examples, data: RunData, batch_size: int) -> tf.data.Dataset:
     labels = data.vocab.encode(examples.labels) if examples.labels is not None else None
     tokens = pipeline.tokenize(examples, model.preprocessor, labels)
-    return pipeline.length_sorted(tokens, batch_size=batch_size)[0]
+    return pipeline.length_sorted(tokens, batch_size=batch_size)
 
 
 def evaluate(model: Classifier, examples, data: RunData | None = None,
@@ -181,8 +181,7 @@ def evaluate(model: Classifier, examples, data: RunData | None = None,
     from bert_keras.data.label_vocab import LabelVocabulary
 
     vocab = data.vocab if data else LabelVocabulary(model.labels, model.settings["multi_label"])
-    tokens = pipeline.tokenize(examples, model.preprocessor)
-    logits = model.predict_tokenized(tokens, batch_size=batch_size, verbose=0)
+    logits = model.predict(examples.texts, pairs=examples.pairs, batch_size=batch_size)
     return evaluate_predictions(vocab.encode(examples.labels), model.probabilities(logits),
                                 model.labels, multi_label=vocab.multi_label)
 

@@ -17,6 +17,7 @@ from test_training import PROBES, labelled_rows, write_csv
 from bert_keras import precision as precision_module
 from bert_keras.config import TrainConfig
 from bert_keras.data import pipeline
+from bert_keras.data.examples import LabelledTexts
 from bert_keras.errors import BertKerasError
 from bert_keras.models.classifier import CONFIG_FILE, Classifier
 from bert_keras.precision import resolve_precision
@@ -103,14 +104,21 @@ def test_a_tfhub_graph_refuses_mixed_precision(tiny_handle):
 
 def test_length_sorted_batches_give_the_same_logits_in_input_order(tiny_handle):
     model = Classifier(str(tiny_handle), LABELS, precision="float32")
-    tokens = model.tokenize(TEXTS)
-    dataset, order = pipeline.length_sorted(tokens, batch_size=2)
-    lengths = [int(b["input_mask"].shape[1]) for b in dataset]
-    assert lengths == sorted(lengths)  # short batches first: little padding
-    one_by_one = np.concatenate([model.predict_on_batch(
-        {k: v[None] for k, v in x.items()}) for x in tokens])
+    one_by_one = np.concatenate([model.predict([text], batch_size=1) for text in TEXTS])
     np.testing.assert_allclose(model.predict(TEXTS, batch_size=2), one_by_one, atol=1e-5)
+    full = model.preprocessor([tf.constant(TEXTS)])  # padded to the full sequence length
+    np.testing.assert_allclose(model.predict_on_batch(full), one_by_one, atol=1e-5)
     assert model.predict([], batch_size=2).shape == (0, 3)
+
+
+def test_validation_batches_are_sorted_by_length(tiny_handle):
+    model = Classifier(str(tiny_handle), LABELS, precision="float32")
+    examples = LabelledTexts(TEXTS)
+    dataset = pipeline.length_sorted(pipeline.tokenize(examples, model.preprocessor),
+                                     batch_size=2)
+    batches = list(dataset)
+    lengths = [int(b["input_mask"].shape[1]) for b in batches]
+    assert lengths == sorted(lengths) and sum(len(b["input_mask"]) for b in batches) == 7
 
 
 def test_bfloat16_run_trains_saves_and_reloads_in_any_precision(tiny_handle, tmp_path):

@@ -99,34 +99,23 @@ def _dense(*structure):
     return dense if len(dense) > 1 else dense[0]
 
 
-def length_sorted(tokenized: tf.data.Dataset, *, batch_size: int
-                  ) -> tuple[tf.data.Dataset, np.ndarray]:
+def length_sorted(tokenized: tf.data.Dataset, *, batch_size: int) -> tf.data.Dataset:
     """All examples sorted by their number of tokens, in batches padded to their longest.
 
-    Sorting before batching removes almost all padding at inference, where the order of
-    the examples is free; `order` maps back (`sorted_outputs[inverse(order)]`).
+    For validation, where the order of labelled examples is free: sorting before batching
+    removes almost all padding.
 
     Args:
         tokenized: a `tokenize` dataset (labels, if any, travel with their features).
         batch_size: examples per batch.
-
-    Returns:
-        The batched dataset and `order`: batch position i holds example `order[i]`.
     """
     parts = list(tokenized.ragged_batch(_GATHER))  # one tokenizing pass
     if not parts:
-        return tokenized.padded_batch(batch_size), np.zeros(0, np.int64)
+        return tokenized.padded_batch(batch_size)
     everything = tf.nest.map_structure(lambda *t: tf.concat(t, axis=0), *parts)
     ids = (everything[0] if isinstance(everything, tuple) else everything)["input_word_ids"]
     tokens = tf.reduce_sum(tf.ones_like(ids), axis=list(range(1, ids.shape.rank)))
     order = np.argsort(tokens.numpy(), kind="stable")
     ordered = tf.nest.map_structure(lambda t: tf.gather(t, order), everything)
     dataset = tf.data.Dataset.from_tensor_slices(ordered).batch(batch_size).map(_dense)
-    return dataset.prefetch(tf.data.AUTOTUNE), order
-
-
-def restore_order(sorted_outputs: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """Puts outputs computed in `length_sorted` order back in input order."""
-    restored = np.empty_like(sorted_outputs)
-    restored[order] = sorted_outputs
-    return restored
+    return dataset.prefetch(tf.data.AUTOTUNE)

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import tensorflow as tf
 
 from bert_keras.layers.preprocessor import INPUT_NAMES
+from bert_keras.models.text_inference import trim_padding
 
 TEXT, TEXT_PAIR = "text", "text_pair"
 CLASSIFY_INPUTS = "inputs"  # tensorflow_serving/apis: kClassifyInputs
@@ -73,12 +74,13 @@ class ServingModule(tf.Module):
 
     def _from_texts(self, segments: Sequence[tf.Tensor]) -> dict[str, tf.Tensor]:
         ids = self.preprocessor([tf.reshape(s, [-1]) for s in segments])
-        return self.outputs(self.model(ids, training=False))
+        # A request costs its longest text, not the full sequence length.
+        return self.outputs(self.model(trim_padding(ids), training=False))
 
     def _from_ids(self, input_word_ids, input_mask, input_type_ids) -> dict[str, tf.Tensor]:
         ids = {"input_word_ids": input_word_ids, "input_mask": input_mask,
                "input_type_ids": input_type_ids}
-        return self.outputs(self.model(ids, training=False))
+        return self.outputs(self.model(trim_padding(ids), training=False))
 
     def _from_examples(self, serialized: tf.Tensor) -> dict[str, tf.Tensor]:
         features = {name: tf.io.FixedLenFeature([], tf.string) for name in self.text_inputs}

@@ -269,14 +269,14 @@ def export_tflite(run_dir: str | os.PathLike, output: str | os.PathLike | None =
     else:
         content = convert(model, function, quantize, representative)
     ops = check_builtin_only(content)
-    float32_bytes = len(content) if quantize == "none" else len(convert(model, function, "none"))
     report = _measure(model, preprocessor, data, content, quantize, eval_limit)
     if graph_note:
         report["note"] = "; ".join(n for n in (report.get("note"), graph_note) if n)
-    report.update(tflite_bytes=len(content), float32_tflite_bytes=float32_bytes, ops=ops,
+    report.update(tflite_bytes=len(content), ops=ops,
                   representative_texts=(len(representative[INPUT_NAMES[0]])
                                         if representative is not None else 0))
-    if quantize == "int8":
+    if quantize == "int8":  # its size target is a share of the float32 model's size
+        report["float32_tflite_bytes"] = len(convert(model, function, "none"))
         report["targets"] = measure.targets(report)
 
     vocab = _vocab_file(model)

@@ -24,6 +24,10 @@ class HubEncoder(keras.layers.Layer):
     compute in mixed precision. Without it, any TF-Hub encoder runs through
     `hub.KerasLayer`, always in float32. Outputs are float32 either way.
 
+    BERT's pooler (the dense layer behind `pooled_output`) is not trained: bert_keras's
+    heads pool `sequence_output` themselves, so it would get no gradient, only optimizer
+    state.
+
     Args:
         encoder: path or URL of the TF-Hub encoder SavedModel.
         trainable: fine-tune the encoder's weights.
@@ -76,6 +80,8 @@ class HubEncoder(keras.layers.Layer):
         return tf.nest.map_structure(lambda t: tf.cast(t, tf.float32), outputs)
 
     def _is_frozen(self, variable) -> bool:
+        if "pooler_transform" in variable.name:
+            return True
         if self.frozen_layers <= 0:
             return False
         match = _LAYER_INDEX.search(variable.name)

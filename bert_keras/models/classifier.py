@@ -218,31 +218,22 @@ class Classifier(keras.Model):
         model.load_weights(str(directory / WEIGHTS_FILE)).expect_partial()
         return model
 
-    def tokenize(self, texts, pairs=None) -> tf.data.Dataset:
-        """Tokenizes strings (and their pairs) with the model's preprocessor, unpadded."""
-        from bert_keras.data import pipeline
-        from bert_keras.data.examples import LabelledTexts
-
+    def _text_segments(self, texts, pairs) -> tuple[list[str], list[str] | None]:
         if isinstance(texts, str):
             texts = [texts]
-        if self.settings["pair"] and pairs is None:
+        if not self.settings["pair"]:
+            return [str(t) for t in texts], None
+        if pairs is None:
             from bert_keras.errors import BertKerasError
 
             raise BertKerasError("this model classifies text pairs: pass pairs=[...]")
-        pairs = [str(p) for p in pairs] if self.settings["pair"] else None
-        return pipeline.tokenize(LabelledTexts([str(t) for t in texts], pairs),
-                                 self.preprocessor)
+        if isinstance(pairs, str):
+            pairs = [pairs]
+        if len(pairs) != len(texts):
+            from bert_keras.errors import BertKerasError
 
-    def predict_tokenized(self, tokens: tf.data.Dataset, batch_size: int = 32,
-                          **kwargs) -> np.ndarray:
-        """Logits for a `pipeline.tokenize` dataset, in its order. The examples run in
-        batches of similar length, which removes most padding."""
-        from bert_keras.data import pipeline
-
-        dataset, order = pipeline.length_sorted(tokens, batch_size=batch_size)
-        if not len(order):
-            return np.zeros((0, len(self.labels)), np.float32)
-        return pipeline.restore_order(super().predict(dataset, **kwargs), order)
+            raise BertKerasError(f"{len(texts)} texts but {len(pairs)} pairs")
+        return [str(t) for t in texts], [str(p) for p in pairs]
 
     def fit(self, x=None, y=None, *args, pairs=None, batch_size: int = 32, seed: int = 0,
             **kwargs):
@@ -264,9 +255,14 @@ class Classifier(keras.Model):
         return super().fit(x, y, *args, **kwargs)
 
     def predict(self, x, *args, pairs=None, batch_size: int = 32, **kwargs):
-        """Keras `predict`; also accepts a list of strings (and `pairs=`). Returns logits."""
+        """Keras `predict`; also accepts a list of strings (and `pairs=`), run in batches
+        of similar length (see `text_inference`). Returns logits."""
         if _is_text(x):
-            return self.predict_tokenized(self.tokenize(x, pairs), batch_size, **kwargs)
+            from bert_keras.models.text_inference import predict_texts
+
+            texts, pairs = self._text_segments(x, pairs)
+            return predict_texts(self, texts, pairs, batch_size=batch_size,
+                                 verbose=kwargs.get("verbose", 0))
         return super().predict(x, *args, **kwargs)
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
