@@ -45,8 +45,11 @@ def _assert_parity(handle, hf_dir, pairs=None, atol=1e-4):
     _, encoder, _ = load_encoder(handle)
     ours = encoder(inputs)
     ref = _reference(hf_dir, inputs)
+    # Padding positions are masked out of attention everywhere, so their outputs carry no
+    # meaning and drift with float rounding (seen: 1.5e-4 on padding only); compare real tokens.
+    real = inputs["input_mask"].numpy().astype(bool)
     np.testing.assert_allclose(
-        ours["sequence_output"].numpy(), ref.last_hidden_state.numpy(), atol=atol
+        ours["sequence_output"].numpy()[real], ref.last_hidden_state.numpy()[real], atol=atol
     )
     return ours, ref
 
