@@ -217,3 +217,49 @@ def test_vocabulary_keeps_tokens_that_are_line_separators(tmp_path, encoder):
     bare = TextEncoder.__new__(TextEncoder)
     bare.__dict__.update(encoder.__dict__, resolved=local, _vocabulary=None)
     assert bare.vocabulary == ["[PAD]", "\x85", "\u2028", "x"]
+
+
+def test_read_lines_takes_a_column_of_csv_tsv_and_jsonl(tmp_path):
+    from bert_keras.vectors.files import read_lines
+
+    csv_file = tmp_path / "in.csv"
+    csv_file.write_text('id,text\n1,"first, quoted\nover two lines"\n2,\n3,third\n',
+                        encoding="utf-8")
+    assert list(read_lines(csv_file, progress=False)) == [
+        (2, "first, quoted\nover two lines"), (5, "third")]
+    tsv_file = tmp_path / "in.tsv"
+    tsv_file.write_text("body\tlabel\nhello\tpos\n\nbye\tneg\n", encoding="utf-8")
+    assert list(read_lines(tsv_file, text_column="body", progress=False)) == [
+        (2, "hello"), (4, "bye")]
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text('{"text": "a"}\n\n{"text": ""}\n{"text": "b", "x": 1}\n')
+    assert list(read_lines(jsonl, progress=False)) == [(1, "a"), (4, "b")]
+    with pytest.raises(DataError, match=r"in.csv:1: no column 'body' \(columns: id, text\)"):
+        list(read_lines(csv_file, text_column="body", progress=False))
+    jsonl.write_text('{"text": "a"}\n[1]\n')
+    with pytest.raises(DataError, match="in.jsonl:2: no 'text' key"):
+        list(read_lines(jsonl, progress=False))
+    jsonl.write_text('{"text": "a"}\n{oops\n')
+    with pytest.raises(DataError, match="in.jsonl:2: not JSON"):
+        list(read_lines(jsonl, progress=False))
+
+
+def test_cli_embed_reads_a_csv_column_and_defaults_to_the_default_data(
+        tmp_path, tiny_handle, monkeypatch, capsys):
+    import bert_keras.data.datasets as datasets
+    from bert_keras.cli import main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "train.csv").write_text("text,label\ngood drug,positive\nbad pain,negative\n")
+    monkeypatch.setattr(datasets, "prepare_dataset", lambda name: data)
+    assert main(["embed", "--output", str(tmp_path / "out"), "--model", str(tiny_handle),
+                 "--projector"]) == 0
+    assert "no --input: embedding the texts of drug-reviews" in capsys.readouterr().out
+    meta = json.loads((tmp_path / "out" / "meta.json").read_text())
+    assert meta["count"] == 2 and meta["input"].endswith("train.csv")
+    assert (tmp_path / "out" / "projector" / "metadata.tsv").read_text().splitlines() == [
+        "line\ttext", "2\tgood drug", "3\tbad pain"]
+    assert main(["embed", "--table", "--output", str(tmp_path / "t.txt"), "--model",
+                 str(tiny_handle)]) == 0
+    assert "tokens x 32" in capsys.readouterr().out

@@ -17,6 +17,8 @@ def _embed(args: argparse.Namespace) -> None:
     from bert_keras.vectors.encoder import TextEncoder
     from bert_keras.vectors.files import check_inputs
 
+    if not args.input:
+        args.input = [_default_input()]
     if len(args.input) > 1 and not args.table:
         raise BertKerasError("several --input files are read only with --table")
     if args.table and (args.tokens or args.projector or args.format):
@@ -31,7 +33,8 @@ def _embed(args: argparse.Namespace) -> None:
         from bert_keras.vectors.table import build_table
 
         result = build_table(args.input, args.output, model=encoder, contextual=args.contextual,
-                             batch_size=args.batch_size, overwrite=args.overwrite)
+                             batch_size=args.batch_size, text_column=args.text_column,
+                             overwrite=args.overwrite)
         kind = "contextual (mean over the corpus)" if args.contextual else "static (input " \
             "embedding table)"
         print(f"wrote {args.output}: {result['tokens']} tokens x {result['dim']}, {kind}, "
@@ -42,11 +45,21 @@ def _embed(args: argparse.Namespace) -> None:
     meta = embed_file(args.input[0], args.output, model=encoder, tokens=args.tokens,
                       fmt=args.format or "npy", projector=args.projector,
                       pooling=args.pooling, normalize=args.normalize,
-                      batch_size=args.batch_size, overwrite=args.overwrite)
+                      batch_size=args.batch_size, text_column=args.text_column,
+                      overwrite=args.overwrite)
     print(f"wrote {args.output}: {meta['count']} {meta['kind'][:-1]} vectors x {meta['dim']} "
           f"({meta['format']})")
     if args.projector:
         print(f"look at them: tensorboard --logdir {args.output}/projector  (Projector tab)")
+
+
+def _default_input() -> str:
+    """The default dataset's training texts (prepared on first use)."""
+    from bert_keras.data.datasets import DEFAULT_DATASET, prepare_dataset
+
+    path = prepare_dataset(DEFAULT_DATASET) / "train.csv"
+    print(f"no --input: embedding the texts of {DEFAULT_DATASET} ({path})")
+    return str(path)
 
 
 def _similar(args: argparse.Namespace) -> None:
@@ -61,15 +74,21 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "embed",
         help="sentence or token vectors of a text file; token vector tables",
-        description="Embed every non-empty line of a UTF-8 text file (empty lines are "
-        "skipped; the index keeps source line numbers). Streams the file (bounded memory) "
+        description="Embed every non-empty text of a UTF-8 file: one text a line, or the "
+        "--text-column of a .csv/.tsv/.jsonl file (empty texts are skipped; the index keeps "
+        "source line numbers). Without --input, the default dataset's training texts "
+        "(drug reviews, prepared on first use). Streams the file (bounded memory) "
         "and writes OUT atomically: a directory with meta.json and vectors.npy + index.tsv "
         "(--format npy), vectors.parquet or vectors.csv, plus TensorBoard projector files "
         "with --projector. --table instead writes OUT as a token vector table (word2vec "
         "text: one line per token that occurs in the input).",
     )
-    p.add_argument("--input", required=True, nargs="+", metavar="FILE",
-                   help="text file, one text a line (--table: one or more corpus files)")
+    p.add_argument("--input", nargs="+", metavar="FILE",
+                   help="text file (one text a line) or .csv/.tsv/.jsonl file; --table: one "
+                   "or more such files (default: the drug-review training texts)")
+    p.add_argument("--text-column", default="text", metavar="NAME",
+                   help="the column (JSON key) holding the text in .csv/.tsv/.jsonl input "
+                   "(default: text)")
     p.add_argument("--output", required=True, metavar="OUT", help="output directory "
                    "(--table: the table file)")
     p.add_argument("--model", default="minilm-l6-uncased", metavar="HANDLE|RUN_DIR",

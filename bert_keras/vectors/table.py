@@ -24,18 +24,20 @@ from bert_keras.vectors.encoder import DEFAULT_MODEL, TextEncoder
 def build_table(corpus: str | Path | Sequence[str | Path], output: str | Path, *,
                 model: str | Path | TextEncoder = DEFAULT_MODEL, contextual: bool = False,
                 batch_size: int = 32, seq_length: int | None = None, layer: int = -1,
-                last_layers: int | None = None, overwrite: bool = False,
-                progress: bool = True) -> dict[str, Any]:
+                last_layers: int | None = None, text_column: str = "text",
+                overwrite: bool = False, progress: bool = True) -> dict[str, Any]:
     """Writes the vector of every word piece that occurs in `corpus`.
 
     Args:
-        corpus: text files, one text a line (empty lines skipped).
+        corpus: text files, one text a line (empty lines skipped), or CSV / TSV / JSON
+            Lines files whose `text_column` is read.
         output: the table file to write (atomically: a temporary file, then renamed).
         model: encoder handle, run directory or `TextEncoder` (needs a vocab.txt).
         contextual: the average of the token's contextual vectors over the corpus
             (`layer` / `last_layers` choose the block; texts longer than `seq_length` are
             read up to it). Otherwise the encoder's input embedding row (static).
         batch_size, seq_length, layer, last_layers: as in `embed`.
+        text_column: the column (JSON key) of table or JSON Lines files.
         overwrite: replace an existing table.
         progress: show a progress bar.
 
@@ -59,8 +61,8 @@ def build_table(corpus: str | Path | Sequence[str | Path], output: str | Path, *
     encoder = model if isinstance(model, TextEncoder) else TextEncoder(
         model, seq_length=seq_length, layer=layer, last_layers=last_layers)
     vocabulary = encoder.vocabulary  # fails early for handles without one
-    texts = (text for _, text in chain.from_iterable(read_lines(p, progress=progress)
-                                                     for p in files))
+    texts = (text for _, text in chain.from_iterable(
+        read_lines(p, text_column=text_column, progress=progress) for p in files))
     size = len(vocabulary)
     counts = np.zeros(size, np.int64)
     sums = None
