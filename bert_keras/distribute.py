@@ -86,8 +86,7 @@ def _tpu_strategy(tpu: str | None) -> tf.distribute.Strategy:
 
 def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and \
-        strategy.cluster_resolver.cluster_spec().num_tasks("worker") + \
-        strategy.cluster_resolver.cluster_spec().num_tasks("chief") > 1
+        _num_workers(strategy) > 1
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
@@ -113,8 +112,8 @@ def _all_sum(strategy: tf.distribute.Strategy, value: int) -> int:
 
 
 def _num_workers(strategy: tf.distribute.Strategy) -> int:
-    spec = strategy.cluster_resolver.cluster_spec()
-    return spec.num_tasks("worker") + spec.num_tasks("chief")
+    spec = strategy.cluster_resolver.cluster_spec().as_dict()
+    return len(spec.get("worker", [])) + len(spec.get("chief", []))
 
 
 def check_shared_directory(strategy: tf.distribute.Strategy, directory: Path) -> None:

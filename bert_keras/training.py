@@ -157,6 +157,8 @@ def _fit(config: TrainConfig, data: RunData, strategy: tf.distribute.Strategy, r
         test.save(work_dir / "eval-test")
     _write_summary(work_dir, data, validation, test, best, trained_steps,
                    time.monotonic() - started)
+    if work_dir != run_dir:
+        print(f"(worker's own copy, removed now; the run is in {run_dir})")
     return TrainResult(run_dir, model, validation, test, history.history)
 
 
