@@ -36,8 +36,14 @@ from bert_keras.config import TrainConfig
 from bert_keras.data import pipeline
 from bert_keras.data.sources import RunData, load_run_data
 from bert_keras.data.vocab_coverage import warn_if_uncovered
-from bert_keras.distribute import check_shared_directory, create_strategy, is_chief, shard_by_data
-from bert_keras.errors import BertKerasError
+from bert_keras.distribute import (
+    check_shared_directory,
+    create_strategy,
+    is_chief,
+    is_multi_worker,
+    shard_by_data,
+)
+from bert_keras.errors import BertKerasError, ClusterError
 from bert_keras.evaluation import EvaluationReport, evaluate_predictions
 from bert_keras.losses import get_loss
 from bert_keras.metrics import classification_metrics
@@ -142,8 +148,18 @@ def _fit(config: TrainConfig, data: RunData, strategy: tf.distribute.Strategy, r
     print(f"training {config.epochs} epochs of {int(train_ds.cardinality())} steps{on} "
           f"(median {int(np.median(lengths))} tokens per example, encoder in "
           f"{model.compute_precision}) into {run_dir}", file=sys.stderr)
-    history = model.fit(train_ds, validation_data=validation_ds, epochs=config.epochs,
-                        callbacks=callbacks, verbose=1 if sys.stderr.isatty() else 2)
+    try:
+        history = model.fit(train_ds, validation_data=validation_ds, epochs=config.epochs,
+                            callbacks=callbacks, verbose=1 if sys.stderr.isatty() else 2)
+    except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError) as error:
+        if not is_multi_worker(strategy):
+            raise
+        # A lost peer aborts the collectives of every worker; none can go on alone.
+        reason = error.message.strip().splitlines()[-1] if error.message.strip() else error
+        raise ClusterError(
+            f"lost contact with another worker ({reason}); restart every worker with the same "
+            f"command and TF_CONFIG: training resumes from the last backup in "
+            f"{run_dir / 'backup'}") from error
     if work_dir == run_dir:
         # BackupAndRestore deletes only its own sub-folder; a finished run leaves no backup.
         shutil.rmtree(run_dir / "backup", ignore_errors=True)
