@@ -29,8 +29,9 @@ def create_strategy(name: str = "auto", tpu: str | None = None) -> tf.distribute
             one GPU, else TensorFlow's default strategy), "one-device", "mirrored"
             (all local GPUs), "multi-worker" (MultiWorkerMirroredStrategy, cluster from
             TF_CONFIG) or "tpu" (TPUStrategy).
-        tpu: the TPU's name or grpc:// address; "local" on a Cloud TPU VM; None or ""
-            on Colab (found from the environment).
+        tpu: the TPU's name or grpc:// address, or "local" for this host's chips (a
+            Cloud TPU VM); None: from TPU_NAME / COLAB_TPU_ADDR, else "local" when the
+            host has TPU devices.
 
     Raises:
         ClusterError: an unknown name, a bad TF_CONFIG, or no TPU to connect to.
@@ -59,10 +60,18 @@ def create_strategy(name: str = "auto", tpu: str | None = None) -> tf.distribute
     return tf.distribute.get_strategy()
 
 
+def _tpu_announced() -> bool:
+    return bool(os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR"))
+
+
+def _local_tpu() -> bool:
+    """TPU chips on this host: a Cloud TPU VM (Colab's TPU runtimes are TPU VMs too)."""
+    return bool(glob.glob("/dev/accel*") or glob.glob("/dev/vfio/[0-9]*"))
+
+
 def _auto_name(cluster: ClusterConfig | None, tpu: str | None) -> str:
     # Cheap signals only: probing for a TPU with a resolver can wait on network timeouts.
-    if tpu or os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR") or \
-            glob.glob("/dev/accel*") or glob.glob("/dev/vfio/[0-9]*"):
+    if tpu or _tpu_announced() or _local_tpu():
         return "tpu"
     if cluster is not None and cluster.num_workers > 1:
         return "multi-worker"
@@ -72,6 +81,8 @@ def _auto_name(cluster: ClusterConfig | None, tpu: str | None) -> str:
 
 
 def _tpu_strategy(tpu: str | None) -> tf.distribute.Strategy:
+    if not tpu and not _tpu_announced() and _local_tpu():
+        tpu = "local"
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or "")
         if tpu != "local":  # a TPU VM's chips are local; a TPU node is reached over gRPC
