@@ -215,8 +215,14 @@ def test_killed_worker_restarts_and_the_run_completes(cluster):
     c = cluster()
     c.start_all()
     backups = c.output / "backup" / "chief"
-    c.wait_until(lambda: f"Epoch 2/{EPOCHS}" in c.log(1) and any(backups.glob("*.index")),
-                 timeout=240, what="a backup in epoch 2")
+
+    def backed_up_in_epoch_2() -> bool:
+        # ckpt-N holds step N * 3 (--backup-every-steps 3); steps count from 1.
+        saved = [int(p.stem.split("-")[1]) * 3 for p in backups.glob("ckpt-*.index")]
+        return f"Epoch 2/{EPOCHS}" in c.log(1) and any(
+            step > _steps_per_epoch(c.log(0)) for step in saved)
+
+    c.wait_until(backed_up_in_epoch_2, timeout=240, what="a backup in epoch 2")
     c.processes[1].kill()  # SIGKILL: the worker runs no cleanup
     c.processes[1].wait(timeout=30)
     lost = time.monotonic()
