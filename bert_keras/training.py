@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -82,16 +83,18 @@ def train(config: TrainConfig | dict[str, Any]) -> TrainResult:
     strategy = create_strategy(config.strategy, config.tpu)
     data = load_run_data(config)  # every bad row is found before anything trains
     run_dir = Path(config.output or default_output(config, data.name))
-    _check_resume(run_dir, config)
     if config.batch_size < strategy.num_replicas_in_sync:
         raise BertKerasError(f"batch_size {config.batch_size} is the global batch: it must be "
                              f"at least the number of replicas, {strategy.num_replicas_in_sync}")
     chief = is_chief(strategy)
     if chief:
+        _check_resume(run_dir, config)
         run_dir.mkdir(parents=True, exist_ok=True)
         config.save(run_dir / "config.yaml")
         data.vocab.save(run_dir / "labels.json")
     check_shared_directory(strategy, run_dir)
+    if not chief:  # after the barrier, so the chief has finished writing config.yaml
+        _check_resume(run_dir, config)
     work_dir = run_dir if chief else Path(tempfile.mkdtemp(prefix="bert-keras-worker-"))
     try:
         return _fit(config, data, strategy, run_dir, work_dir, started)
@@ -155,7 +158,8 @@ def _fit(config: TrainConfig, data: RunData, strategy: tf.distribute.Strategy, r
         if not is_multi_worker(strategy):
             raise
         # A lost peer aborts the collectives of every worker; none can go on alone.
-        reason = error.message.strip().splitlines()[-1] if error.message.strip() else error
+        aborted = re.search(r"aborted by: (.*)", error.message)
+        reason = aborted.group(1) if aborted else type(error).__name__
         raise ClusterError(
             f"lost contact with another worker ({reason}); restart every worker with the same "
             f"command and TF_CONFIG: training resumes from the last backup in "
