@@ -8,6 +8,7 @@ TF_CONFIG, and the cluster resumes from the chief's BackupAndRestore backup.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -82,6 +83,31 @@ def test_strategy_names_are_checked(monkeypatch):
     monkeypatch.setenv("TF_CONFIG", _tf_config(TWO))
     with pytest.raises(ClusterError, match="use --strategy multi-worker"):
         create_strategy("one-device")
+
+
+def test_single_machine_strategies_and_data_sharding(monkeypatch):
+    import tensorflow as tf
+
+    from bert_keras.distribute import is_chief, shard_by_data
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    assert create_strategy("auto") is tf.distribute.get_strategy()  # as before this option
+    one = create_strategy("one-device")
+    assert isinstance(one, tf.distribute.OneDeviceStrategy) and is_chief(one)
+    options = shard_by_data(tf.data.Dataset.range(4)).options()
+    assert options.experimental_distribute.auto_shard_policy == \
+        tf.data.experimental.AutoShardPolicy.DATA
+
+
+def test_a_backup_resumes_under_another_strategy(tmp_path):
+    from bert_keras.training import _check_resume
+
+    config = TrainConfig(train="train.csv", output=str(tmp_path))
+    (tmp_path / "backup").mkdir()
+    config.save(tmp_path / "config.yaml")
+    _check_resume(tmp_path, dataclasses.replace(config, strategy="multi-worker"))
+    with pytest.raises(BertKerasError, match="other settings"):
+        _check_resume(tmp_path, dataclasses.replace(config, epochs=2))
 
 
 def test_cli_help_says_the_batch_is_global():
