@@ -86,7 +86,10 @@ _TRAIN_FLAGS = {
                   "(default: minilm-l6-uncased)"),
     "--preprocessor": ("preprocessor", str, "TF-Hub preprocessor for encoders without one"),
     "--epochs": ("epochs", int, "passes over the training data (default: 8)"),
-    "--batch-size": ("batch_size", int, "examples per step (default: 32)"),
+    "--batch-size": ("batch_size", int, "examples per step, the GLOBAL batch: with several "
+                     "replicas (GPUs, workers, TPU cores) each computes batch / replicas, "
+                     "so steps per epoch and the learning-rate schedule do not change "
+                     "(default: 32)"),
     "--max-seq-length": ("max_seq_length", int, "tokens per example (default: 128)"),
     "--long-text": ("long_text", str, "what a text longer than --max-seq-length keeps: head | "
                     "tail | head+tail | chunks (windows whose logits are pooled; default: head)"),
@@ -131,6 +134,14 @@ _TRAIN_FLAGS = {
                               "share of train held out without --validation (default: 0.1)"),
     "--backup-every-steps": ("backup_every_steps", int,
                              "resumable backup every N steps (0: every epoch; default: 20)"),
+    "--strategy": ("strategy", str, "tf.distribute strategy: auto | one-device | mirrored "
+                   "(all local GPUs) | multi-worker (MultiWorkerMirroredStrategy, the "
+                   "machines in TF_CONFIG; run the same command on each, --output on "
+                   "shared storage) | tpu (TPUStrategy; see --tpu). auto: tpu when a TPU "
+                   "is announced, multi-worker when TF_CONFIG lists several workers, "
+                   "mirrored with several GPUs, else one device (default: auto)"),
+    "--tpu": ("tpu", str, "the TPU for --strategy tpu: its name or grpc:// address, 'local' "
+              "on a Cloud TPU VM (default: found from the environment, as on Colab)"),
     "--seed": ("seed", int, "random seed (default: 42)"),
     "--output": ("output", str, "run directory (default: runs/<data>-<encoder>)"),
 }

@@ -90,6 +90,11 @@ class TrainConfig:
         seed: seeds the split, shuffling and initialisation.
         output: run directory (config, labels, checkpoints, logs, model, metrics).
         backup_every_steps: save a resumable backup every N steps (0: once an epoch).
+        strategy: how training is distributed: "auto", "one-device", "mirrored" (local
+            GPUs), "multi-worker" (machines listed in TF_CONFIG) or "tpu" (see
+            `bert_keras.distribute.create_strategy`). `batch_size` stays the global batch.
+        tpu: the TPU to use with strategy "tpu": a name or grpc:// address, "local" on a
+            Cloud TPU VM, None on Colab.
     """
 
     train: str | None = None
@@ -137,6 +142,8 @@ class TrainConfig:
     seed: int = 42
     output: str | None = None
     backup_every_steps: int = 20
+    strategy: str = "auto"
+    tpu: str | None = None
 
     def __post_init__(self):
         from bert_keras.layers.long_text import AGGREGATIONS, check_strategy
@@ -164,6 +171,11 @@ class TrainConfig:
         if self.precision not in PRECISIONS:
             raise BertKerasError(f"precision must be one of {', '.join(PRECISIONS)}, "
                                  f"got {self.precision!r}")
+        from bert_keras.distribute import STRATEGIES
+
+        if self.strategy not in STRATEGIES:
+            raise BertKerasError(f"strategy must be one of {', '.join(STRATEGIES)}, "
+                                 f"got {self.strategy!r}")
         if self.max_chunks < 1 or (self.chunk_stride is not None and self.chunk_stride < 1):
             raise BertKerasError("max_chunks and chunk_stride must be positive")
 

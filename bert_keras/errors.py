@@ -15,3 +15,7 @@ class ConversionError(BertKerasError):
 
 class DataError(BertKerasError):
     """Bad input data. The message names the file, the line and the reason."""
+
+
+class ClusterError(BertKerasError):
+    """A multi-worker or TPU setup cannot be used: bad TF_CONFIG, no TPU, unshared storage."""

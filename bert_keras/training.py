@@ -9,15 +9,21 @@ A run directory holds:
     logs/              TensorBoard: loss, metrics and learning rate per epoch
     model/             the final model (best weights): Classifier.load(run_dir)
     eval-test/         metrics.json, confusion_matrix.png, precision_recall.png
-    metrics.json       summary: validation and test metrics, skipped rows, timings
+    metrics.json       summary: validation and test metrics, steps, skipped rows, timings
+
+On several machines (`strategy="multi-worker"`) only the chief writes these; the other
+workers write theirs to a temporary directory removed at the end, as TensorFlow's collective
+saving needs every worker to save. `backup/` is shared: each worker restores from the chief's.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -31,7 +37,14 @@ from bert_keras.config import TrainConfig
 from bert_keras.data import pipeline
 from bert_keras.data.sources import RunData, load_run_data
 from bert_keras.data.vocab_coverage import warn_if_uncovered
-from bert_keras.errors import BertKerasError
+from bert_keras.distribute import (
+    check_shared_directory,
+    create_strategy,
+    is_chief,
+    is_multi_worker,
+    shard_by_data,
+)
+from bert_keras.errors import BertKerasError, ClusterError
 from bert_keras.evaluation import EvaluationReport, evaluate_predictions
 from bert_keras.losses import get_loss
 from bert_keras.metrics import classification_metrics
@@ -55,12 +68,6 @@ def default_output(config: TrainConfig, data_name: str) -> str:
     return str(Path("runs") / f"{data_name}-{encoder}")
 
 
-def pick_strategy() -> tf.distribute.Strategy:
-    """MirroredStrategy when several GPUs are visible, else the default strategy."""
-    gpus = tf.config.list_logical_devices("GPU")
-    return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
-
-
 def train(config: TrainConfig | dict[str, Any]) -> TrainResult:
     """Fine-tunes a classifier as `config` says; the same command resumes a killed run.
 
@@ -73,24 +80,43 @@ def train(config: TrainConfig | dict[str, Any]) -> TrainResult:
     if isinstance(config, dict):
         config = TrainConfig.from_dict(config)
     started = time.monotonic()
+    strategy = create_strategy(config.strategy, config.tpu)
     data = load_run_data(config)  # every bad row is found before anything trains
     run_dir = Path(config.output or default_output(config, data.name))
-    _check_resume(run_dir, config)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    config.save(run_dir / "config.yaml")
-    data.vocab.save(run_dir / "labels.json")
-    keras.utils.set_random_seed(config.seed)
+    if config.batch_size < strategy.num_replicas_in_sync:
+        raise BertKerasError(f"batch_size {config.batch_size} is the global batch: it must be "
+                             f"at least the number of replicas, {strategy.num_replicas_in_sync}")
+    chief = is_chief(strategy)
+    if chief:
+        _check_resume(run_dir, config)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        config.save(run_dir / "config.yaml")
+        data.vocab.save(run_dir / "labels.json")
+    check_shared_directory(strategy, run_dir)
+    if not chief:  # after the barrier, so the chief has finished writing config.yaml
+        _check_resume(run_dir, config)
+    work_dir = run_dir if chief else Path(tempfile.mkdtemp(prefix="bert-keras-worker-"))
+    try:
+        return _fit(config, data, strategy, run_dir, work_dir, started)
+    finally:
+        if work_dir != run_dir:
+            shutil.rmtree(work_dir, ignore_errors=True)
 
-    strategy = pick_strategy()
+
+def _fit(config: TrainConfig, data: RunData, strategy: tf.distribute.Strategy, run_dir: Path,
+         work_dir: Path, started: float) -> TrainResult:
+    keras.utils.set_random_seed(config.seed)  # the same on every worker: same batches, order
     with strategy.scope():
         model = _build_model(config, data)
     warn_if_uncovered(model, data.train.texts)
     train_tokens = pipeline.tokenize(data.train, model.preprocessor,
                                      data.vocab.encode(data.train.labels))
     lengths = pipeline.token_lengths(train_tokens)
-    train_ds = pipeline.training_dataset(train_tokens, lengths, batch_size=config.batch_size,
-                                         max_seq_length=config.max_seq_length, seed=config.seed)
-    validation_ds = _inference_data(model, data.validation, data, config.batch_size)
+    train_ds = shard_by_data(pipeline.training_dataset(
+        train_tokens, lengths, batch_size=config.batch_size,
+        max_seq_length=config.max_seq_length, seed=config.seed))
+    validation_ds = shard_by_data(_inference_data(model, data.validation, data,
+                                                  config.batch_size))
     steps = int(train_ds.cardinality()) * config.epochs
     with strategy.scope():
         optimizer = create_optimizer(
@@ -108,31 +134,51 @@ def train(config: TrainConfig | dict[str, Any]) -> TrainResult:
                           train_label_ids=_label_ids(data), **config.loss_options()),
             metrics=classification_metrics(len(data.vocab), data.vocab.multi_label),
         )
-    best = BestCheckpoint(run_dir / "checkpoints", monitor=config.monitor)
+    best = BestCheckpoint(work_dir / "checkpoints", monitor=config.monitor)
     callbacks = [
+        # The same directory on every worker: BackupAndRestore writes non-chief backups to
+        # its own workertemp_<id> folders and restores all workers from the chief's.
         keras.callbacks.BackupAndRestore(str(run_dir / "backup"),
                                          save_freq=config.backup_every_steps or "epoch"),
         best,
-        keras.callbacks.TensorBoard(str(run_dir / "logs"), update_freq="epoch"),
+        keras.callbacks.TensorBoard(str(work_dir / "logs"), update_freq="epoch"),
     ]
     if config.early_stopping_patience > 0:
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor=config.monitor, mode=best.mode, patience=config.early_stopping_patience))
-    print(f"training {config.epochs} epochs of {int(train_ds.cardinality())} steps "
+    replicas = strategy.num_replicas_in_sync
+    on = f" on {replicas} replicas (global batch {config.batch_size})" if replicas > 1 else ""
+    print(f"training {config.epochs} epochs of {int(train_ds.cardinality())} steps{on} "
           f"(median {int(np.median(lengths))} tokens per example, encoder in "
           f"{model.compute_precision}) into {run_dir}", file=sys.stderr)
-    history = model.fit(train_ds, validation_data=validation_ds, epochs=config.epochs,
-                        callbacks=callbacks, verbose=1 if sys.stderr.isatty() else 2)
-    # BackupAndRestore deletes only its own sub-folder; a finished run leaves no backup.
-    shutil.rmtree(run_dir / "backup", ignore_errors=True)
+    try:
+        history = model.fit(train_ds, validation_data=validation_ds, epochs=config.epochs,
+                            callbacks=callbacks, verbose=1 if sys.stderr.isatty() else 2)
+    except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError) as error:
+        if not is_multi_worker(strategy):
+            raise
+        # A lost peer aborts the collectives of every worker; none can go on alone.
+        aborted = re.search(r"aborted by: (.*)", error.message)
+        reason = aborted.group(1) if aborted else type(error).__name__
+        raise ClusterError(
+            f"lost contact with another worker ({reason}); restart every worker with the same "
+            f"command and TF_CONFIG: training resumes from the last backup in "
+            f"{run_dir / 'backup'}") from error
+    if work_dir == run_dir:
+        # BackupAndRestore deletes only its own sub-folder; a finished run leaves no backup.
+        shutil.rmtree(run_dir / "backup", ignore_errors=True)
+    trained_steps = int(model.optimizer.iterations.numpy())
     if best.best() is not None:
         model.load_weights(best.weights_path).expect_partial()
-    model.save_to(run_dir / "model")
+    model.save_to(work_dir / "model")
     validation = evaluate(model, data.validation, data, config.batch_size)
     test = evaluate(model, data.test, data, config.batch_size) if data.test else None
     if test is not None:
-        test.save(run_dir / "eval-test")
-    _write_summary(run_dir, data, validation, test, best, time.monotonic() - started)
+        test.save(work_dir / "eval-test")
+    _write_summary(work_dir, data, validation, test, best, trained_steps,
+                   time.monotonic() - started)
+    if work_dir != run_dir:
+        print(f"(worker's own copy, removed now; the run is in {run_dir})")
     return TrainResult(run_dir, model, validation, test, history.history)
 
 
@@ -141,7 +187,9 @@ def _check_resume(run_dir: Path, config: TrainConfig) -> None:
     if not previous.exists():
         return
     old = TrainConfig.from_yaml(previous)
-    if (run_dir / "backup").exists() and old != config:
+    # How the work is distributed does not change the run: a backup resumes under any.
+    same = dataclasses.replace(old, strategy=config.strategy, tpu=config.tpu) == config
+    if (run_dir / "backup").exists() and not same:
         raise BertKerasError(
             f"{run_dir} holds an interrupted run with other settings; rerun the same command "
             "to resume it, or choose another --output."
@@ -187,11 +235,13 @@ def evaluate(model: Classifier, examples, data: RunData | None = None,
 
 
 def _write_summary(run_dir: Path, data: RunData, validation: EvaluationReport,
-                   test: EvaluationReport | None, best: BestCheckpoint, seconds: float) -> None:
+                   test: EvaluationReport | None, best: BestCheckpoint, steps: int,
+                   seconds: float) -> None:
     summary = {
         "validation": validation.to_dict(),
         "test": test.to_dict() if test else None,
         "best_checkpoint": best.best(),
+        "steps": steps,
         "skipped_rows": [str(row) for row in data.skipped],
         "seconds": round(seconds, 1),
     }
