@@ -83,7 +83,7 @@ class CorpusTokenizer:
         pieces = ragged.flat_values.numpy().astype(np.int32)
         words = ragged.values.value_rowids().numpy()  # word index, counted over the batch
         bounds = ragged.values.row_splits.numpy()[ragged.row_splits.numpy()]
-        return [(pieces[a:b], words[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+        return [(pieces[a:b], words[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def packed_sequences(files: Sequence[str | Path], tokenizer: CorpusTokenizer,
