@@ -11,6 +11,7 @@ they are reused. Otherwise the head is created (truncated-normal 0.02, as BERT).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from bert_keras.errors import HandleError
 from bert_keras.hub.handles import ResolvedHandle
 
 _HEAD_SCOPE = "cls/predictions/"
+# BertPretrainerV2 hands its whole input dict to the encoder, which ignores the positions.
+warnings.filterwarnings("ignore", message=r"Input dict contained keys \['masked_lm_positions'\]")
 
 
 def head_key(name: str) -> str:
