@@ -234,3 +234,41 @@ def test_minilm_held_out_masked_lm_loss_goes_down(minilm_handle, tmp_path):
     after = masked_lm_loss(adapted, [held_out], seq_length=64, seed=0)
     assert before["tokens"] == after["tokens"] > 1000
     assert after["loss"] < before["loss"] - 0.05, (before, after)
+
+
+def test_converted_mlm_head_matches_transformers(tmp_path):
+    """A BertForMaskedLM checkpoint keeps its head through convert, and the pretrainer's
+    masked-LM logits equal transformers' on the same tokens."""
+    import torch
+    import transformers
+    from conftest import write_vocab
+
+    from bert_keras.convert.hf import convert_hf
+    from bert_keras.hub.handles import resolve_handle
+    from bert_keras.pretraining.model import build_pretrainer, mlm_logits
+
+    src = tmp_path / "hf-mlm"
+    src.mkdir()
+    vocab = write_vocab(src / "vocab.txt")
+    torch.manual_seed(1)
+    config = transformers.BertConfig(
+        vocab_size=len(vocab.read_text(encoding="utf-8").splitlines()), hidden_size=32,
+        num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        max_position_embeddings=64)
+    model = transformers.BertForMaskedLM(config).eval()
+    with torch.no_grad():  # a non-trivial head: random bias and layer norm
+        model.cls.predictions.bias.normal_()
+        model.cls.predictions.transform.LayerNorm.weight.normal_()
+    model.save_pretrained(src)
+    handle = convert_hf(src, tmp_path / "handle")
+    assert (handle / "masked_lm.npz").exists()
+    pretrainer, reused = build_pretrainer(resolve_handle(handle))
+    assert reused
+    ids = np.array([[2, 60, 4, 151, 90, 3]], np.int32)
+    positions = np.array([[1, 2, 4]], np.int32)
+    ours = mlm_logits(pretrainer, {"input_word_ids": ids, "input_mask": np.ones_like(ids),
+                                   "input_type_ids": np.zeros_like(ids),
+                                   "masked_lm_positions": positions}, training=False)
+    with torch.no_grad():
+        theirs = model(input_ids=torch.tensor(ids, dtype=torch.long)).logits.numpy()
+    np.testing.assert_allclose(ours.numpy()[0], theirs[0][positions[0]], atol=2e-4)

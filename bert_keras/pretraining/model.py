@@ -24,8 +24,15 @@ from bert_keras.errors import HandleError
 from bert_keras.hub.handles import ResolvedHandle
 
 _HEAD_SCOPE = "cls/predictions/"
-# BertPretrainerV2 hands its whole input dict to the encoder, which ignores the positions.
-warnings.filterwarnings("ignore", message=r"Input dict contained keys \['masked_lm_positions'\]")
+
+
+def mlm_logits(pretrainer, inputs: dict, training: bool | None = None) -> tf.Tensor:
+    """The pretrainer's `mlm_logits` for `inputs` (encoder inputs + masked_lm_positions)."""
+    with warnings.catch_warnings():
+        # BertPretrainerV2 hands its whole input dict to the encoder, which ignores (and
+        # warns about) the positions.
+        warnings.filterwarnings("ignore", message="Input dict contained keys")
+        return pretrainer(inputs, training=training)["mlm_logits"]
 
 
 def head_key(name: str) -> str:
@@ -109,7 +116,7 @@ def build_pretrainer(resolved: ResolvedHandle, precision: str = "float32") -> tu
         pretrainer = models.BertPretrainerV2(
             encoder_network=encoder, mlm_activation=activation,
             mlm_initializer=keras.initializers.TruncatedNormal(stddev=0.02), name="bert")
-        pretrainer(_dummy_inputs())
+        mlm_logits(pretrainer, _dummy_inputs())
     saved = Path(resolved.encoder).parent / MASKED_LM_FILE
     if saved.exists():
         load_head_weights(pretrainer.masked_lm, saved)
@@ -151,7 +158,7 @@ class MaskedLMModel(keras.Model):
         self.accuracy = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
 
     def call(self, inputs, training=None):
-        return self.pretrainer(inputs, training=training)["mlm_logits"]
+        return mlm_logits(self.pretrainer, inputs, training=training)
 
     @property
     def metrics(self):

@@ -301,7 +301,7 @@ def masked_lm_loss(handle: str | Path, corpus: list[str | Path], *, seq_length: 
     from bert_keras.hub.handles import resolve_handle
     from bert_keras.pretraining.corpus import check_corpus
     from bert_keras.pretraining.dataset import CorpusTokenizer, pretraining_dataset
-    from bert_keras.pretraining.model import build_pretrainer, masked_lm_loss_sum
+    from bert_keras.pretraining.model import build_pretrainer, masked_lm_loss_sum, mlm_logits
 
     resolved = resolve_handle(handle)
     pretrainer, has_head = build_pretrainer(resolved, precision)
@@ -315,7 +315,7 @@ def masked_lm_loss(handle: str | Path, corpus: list[str | Path], *, seq_length: 
 
     @tf.function
     def score(features, ids, weights):
-        logits = pretrainer(features, training=False)["mlm_logits"]
+        logits = mlm_logits(pretrainer, features, training=False)
         total, count = masked_lm_loss_sum(ids, logits, weights)
         hits = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), ids), tf.float32)
         return total, count, tf.reduce_sum(hits * weights), tf.shape(ids)[0]
