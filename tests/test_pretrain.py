@@ -206,6 +206,30 @@ def test_pretrained_handle_fine_tunes(pretrained, tmp_path):
     assert result.model.predict(["the drug works"]).shape == (1, 3)
 
 
+def test_pretrained_handle_embeds(pretrained):
+    import bert_keras
+
+    vectors = bert_keras.embed(["the drug works", "bad headache"], model=str(pretrained))
+    assert vectors.shape == (2, 32)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+
+
+def test_rerun_with_other_settings_is_refused_while_a_backup_exists(pretrained, tiny_handle,
+                                                                    tmp_path):
+    from bert_keras.errors import BertKerasError
+    from bert_keras.pretraining.run import PretrainConfig, pretrain
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("the drug\n", encoding="utf-8")
+    config = PretrainConfig(encoder=str(tiny_handle), corpus=[str(corpus)],
+                            out=str(tmp_path / "out"), steps=4)
+    run = config.run_path
+    (run / "backup").mkdir(parents=True)
+    (run / "pretrain.json").write_text(json.dumps({**config.to_dict(), "steps": 8}))
+    with pytest.raises(BertKerasError, match="interrupted run with other settings"):
+        pretrain(config)
+
+
 @pytest.mark.slow
 def test_minilm_held_out_masked_lm_loss_goes_down(minilm_handle, tmp_path):
     """Continued pre-training on drug-review texts lowers the masked-LM loss on other,
