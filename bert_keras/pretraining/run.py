@@ -5,7 +5,8 @@ A pre-training run directory (default: `<out>-run`, beside the handle) holds:
     pretrain.json    the settings of the run (a rerun with other settings is refused
                      while a backup exists)
     backup/          resumable state (weights, optimizer, step), every `save_every_steps`;
-                     rerun the same command to resume, removed when the run completes
+                     rerun the same command to resume (from the last backup; the corpus
+                     stream starts again), removed when the run completes
     checkpoints/     with a validation corpus: the weights of the lowest validation loss
     logs/            TensorBoard: loss, masked-token accuracy, learning rate
     metrics.json     summary: losses, steps, timings
@@ -194,8 +195,6 @@ def pretrain(config: PretrainConfig | None = None, **settings: Any) -> PretrainR
     }
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n",
                                           encoding="utf-8")
-    print(f"wrote {handle}: use it as a handle, e.g. bert-keras train --encoder {handle}",
-          file=sys.stderr)
     return PretrainResult(handle, run_dir, metrics)
 
 
