@@ -52,7 +52,11 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=1e-4)
     parser.add_argument("--head-learning-rate", type=float, default=1e-3)
     parser.add_argument("--epochs", type=int, default=8, help="fine-tuning epochs")
+    parser.add_argument("--fine-tune-learning-rate", type=float, default=1e-4,
+                        help="the same for both fine-tunes (default: MiniLM's preset rate)")
     parser.add_argument("--no-control", action="store_true", help="skip run C")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse pre-training runs already recorded under --out")
     parser.add_argument("--out", type=Path, default=Path("runs/continued-pretraining"))
     parser.add_argument("--json", type=Path,
                         default=Path("benchmarks/results/continued_pretraining.json"))
@@ -68,13 +72,20 @@ def main() -> None:
     record: dict = {"corpus": str(corpus), "held_out": str(held_out)}
 
     def run(name: str, **settings) -> Path:
+        saved = args.out / f"{name}.json"
+        if args.reuse and saved.exists() and (args.out / name).is_dir():
+            record[name] = json.loads(saved.read_text(encoding="utf-8"))
+            print(f"{name} (reused): {json.dumps(record[name])}", flush=True)
+            return args.out / name
         started = time.monotonic()
         result = pretrain(out=str(args.out / name), **common, **settings)
         loss = masked_lm_loss(result.handle, [held_out], **score)
         record[name] = {"settings": {k: v for k, v in settings.items() if k != "encoder"},
                         "train_seconds": round(time.monotonic() - started, 1),
                         "held_out": loss, "final_train_loss": result.metrics["final_loss"]}
-        print(f"{name}: {json.dumps(record[name], default=float)}", flush=True)
+        record[name] = json.loads(json.dumps(record[name], default=float))
+        saved.write_text(json.dumps(record[name], indent=2) + "\n", encoding="utf-8")
+        print(f"{name}: {json.dumps(record[name])}", flush=True)
         return result.handle
 
     head = run("A-head", encoder=args.encoder, steps=args.head_steps, train_encoder=False,
@@ -86,7 +97,7 @@ def main() -> None:
                   learning_rate=args.learning_rate)
 
     fine_tune = {"train": str(data / "train.csv"), "test": str(data / "test.csv"),
-                 "epochs": args.epochs}
+                 "epochs": args.epochs, "learning_rate": args.fine_tune_learning_rate}
     variants = {"original": {"encoder": args.encoder}, "adapted": {"encoder": str(adapted)}}
     results = run_variants(variants, fine_tune, args.out / "fine-tune", {})
     print("\nheld-out masked-LM loss (same masked tokens):")
@@ -97,8 +108,7 @@ def main() -> None:
                   f"({h['tokens']} tokens)")
     print("\nfine-tuning, test split:\n" + table(results, ["test"]))
     write_record(args.json, "continued masked-LM pre-training on drug-review text",
-                 fine_tune, results, {"pretraining": json.loads(json.dumps(record,
-                                                                           default=float))})
+                 fine_tune, results, {"pretraining": record})
 
 
 if __name__ == "__main__":

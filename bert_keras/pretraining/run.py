@@ -256,7 +256,8 @@ def _write_handle(pretrainer, resolved, vocab_file: Path, config: PretrainConfig
         **source,
         "source": {"format": "continued-pretraining", "from": str(config.encoder),
                    "from_source": resolved.info.get("source"),
-                   "from_preset": resolved.info.get("preset")},
+                   "from_preset": resolved.info.get("preset")
+                   or (resolved.info.get("source") or {}).get("from_preset")},
         "pretraining": {"corpus": config.corpus, "steps": config.schedule()[0]
                         * config.schedule()[1], "batch_size": config.batch_size,
                         "seq_length": config.seq_length, "mask_rate": config.mask_rate,
