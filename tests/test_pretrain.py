@@ -206,6 +206,18 @@ def test_pretrained_handle_fine_tunes(pretrained, tmp_path):
     assert result.model.predict(["the drug works"]).shape == (1, 3)
 
 
+def test_fine_tuning_rate_follows_the_preset_a_handle_came_from(tmp_path):
+    from bert_keras.config import TrainConfig
+    from bert_keras.hub.presets import get_preset
+
+    (tmp_path / "bert_keras_handle.json").write_text(
+        json.dumps({"source": {"format": "continued-pretraining",
+                               "from_preset": "minilm-l6-uncased"}}))
+    rate = TrainConfig(encoder=str(tmp_path)).peak_learning_rate()
+    assert rate == get_preset("minilm-l6-uncased").learning_rate
+    assert TrainConfig(encoder=str(tmp_path / "none")).peak_learning_rate() == 5e-5
+
+
 def test_pretrained_handle_embeds(pretrained):
     import bert_keras
 
