@@ -325,5 +325,5 @@ def masked_lm_loss(handle: str | Path, corpus: list[str | Path], *, seq_length: 
         for i, value in enumerate(score(*batch)):
             sums[i] += value.numpy()
     total, count, hits, sequences = sums
-    return {"loss": total / max(count, 1.0), "accuracy": hits / max(count, 1.0),
+    return {"loss": float(total / max(count, 1.0)), "accuracy": float(hits / max(count, 1.0)),
             "tokens": int(count), "sequences": int(sequences)}
