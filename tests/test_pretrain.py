@@ -206,6 +206,17 @@ def test_pretrained_handle_fine_tunes(pretrained, tmp_path):
     assert result.model.predict(["the drug works"]).shape == (1, 3)
 
 
+def test_head_only_training_leaves_the_encoder_unchanged(tiny_handle):
+    from bert_keras.hub.handles import resolve_handle
+    from bert_keras.pretraining.model import MaskedLMModel, build_pretrainer
+
+    pretrainer, _ = build_pretrainer(resolve_handle(tiny_handle))
+    names = [v.name for v in MaskedLMModel(pretrainer, train_encoder=False).updated_variables]
+    assert len(names) == 5 and all("cls/predictions" in n for n in names), names
+    assert len(MaskedLMModel(pretrainer).updated_variables) == len(
+        pretrainer.trainable_variables)
+
+
 def test_fine_tuning_rate_follows_the_preset_a_handle_came_from(tmp_path):
     from bert_keras.config import TrainConfig
     from bert_keras.hub.presets import get_preset

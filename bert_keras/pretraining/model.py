@@ -153,6 +153,7 @@ class MaskedLMModel(keras.Model):
     def __init__(self, pretrainer, train_encoder: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.pretrainer = pretrainer
+        self.train_encoder = train_encoder
         self.pretrainer.encoder_network.trainable = train_encoder
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.accuracy = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
@@ -170,10 +171,20 @@ class MaskedLMModel(keras.Model):
         total, count = masked_lm_loss_sum(ids, logits, weights)
         return logits, total / tf.maximum(count, 1.0), ids, weights
 
+    @property
+    def updated_variables(self) -> list[tf.Variable]:
+        """What training changes: everything, or (head only) the head's own weights. The
+        head holds the encoder's word-embedding table (tied output), which a frozen
+        encoder keeps unchanged."""
+        if self.train_encoder:
+            return self.trainable_variables
+        encoder = {id(v) for v in self.pretrainer.encoder_network.variables}
+        return [v for v in self.trainable_variables if id(v) not in encoder]
+
     def train_step(self, data):
         with tf.GradientTape() as tape:
             logits, loss, ids, weights = self._step(data, training=True)
-        self.optimizer.minimize(loss, self.trainable_variables, tape=tape)
+        self.optimizer.minimize(loss, self.updated_variables, tape=tape)
         return self._update(loss, ids, logits, weights)
 
     def test_step(self, data):
