@@ -72,7 +72,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="held-out text files: masked-LM loss logged at every backup; the "
                    "lowest picks the weights written")
     p.add_argument("--head-only", action="store_true",
-                   help="train the MLM head alone, the encoder frozen (e.g. to fit a head "
-                   "before comparing encoders)")
+                   help="train the MLM head alone, the encoder (word embeddings included) "
+                   "frozen: for a handle without a head, fit one this way first, then "
+                   "pre-train from the result")
     p.add_argument("--overwrite", action="store_true", help="replace an existing DIR")
     p.set_defaults(func=_pretrain)
