@@ -31,6 +31,9 @@ _EXPORTS = {
     "get_loss": "bert_keras.losses",
     "export_saved_model": "bert_keras.export.saved_model",
     "embed": "bert_keras.vectors.embedding",
+    "pretrain": "bert_keras.pretraining.run",
+    "PretrainConfig": "bert_keras.pretraining.run",
+    "masked_lm_loss": "bert_keras.pretraining.run",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -423,6 +423,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bert_keras.vectors.commands import add_parsers as add_vector_parsers
 
     add_vector_parsers(sub)
+    from bert_keras.pretraining.commands import add_parsers as add_pretrain_parsers
+
+    add_pretrain_parsers(sub)
     return parser
 
 

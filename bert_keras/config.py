@@ -26,6 +26,18 @@ def _read_lexicon(path: Path) -> dict[str, list[str]]:
     return lexicon
 
 
+def _handle_origin_preset(encoder: str) -> str | None:
+    """The preset a local handle was continued-pre-trained from, if it records one."""
+    from bert_keras.convert.tfhub_export import HANDLE_FILE
+
+    record = Path(encoder).expanduser() / HANDLE_FILE
+    try:
+        source = json.loads(record.read_text(encoding="utf-8")).get("source") or {}
+    except (OSError, ValueError):
+        return None
+    return source.get("from_preset") if isinstance(source, dict) else None
+
+
 @dataclasses.dataclass
 class TrainConfig:
     """Everything a fine-tuning run needs. `bert_keras.train(config)` runs it.
@@ -228,9 +240,12 @@ class TrainConfig:
             return float(self.learning_rate)
         from bert_keras.hub.presets import get_preset, is_preset_name, presets
 
-        if is_preset_name(self.encoder) and self.encoder in {p.name for p in presets()}:
+        known = {p.name for p in presets()}
+        if is_preset_name(self.encoder) and self.encoder in known:
             return get_preset(self.encoder).learning_rate
-        return 5e-5
+        # A handle continued-pre-trained from a preset (bert-keras pretrain) keeps its size.
+        origin = _handle_origin_preset(self.encoder)
+        return get_preset(origin).learning_rate if origin in known else 5e-5
 
     def loss_options(self) -> dict[str, Any]:
         """The loss settings that are set, as `get_loss` keyword arguments."""

@@ -154,6 +154,13 @@ def test_release_with_heads_matches_transformers(chinese_release):
     assert info["do_lower_case"] is True and info["pooler_weights"] is True
     assert info["source"]["format"] == "tf1"
     assert "inferred do_lower_case=True" in info["do_lower_case_from"]
+    assert info["masked_lm_head"] is True  # cls/predictions kept for further pre-training
+    reader = tf.train.load_checkpoint(str(chinese_release[0] / "bert_model.ckpt"))
+    with np.load(handle / "masked_lm.npz") as head:
+        np.testing.assert_array_equal(head["output_bias/bias"],
+                                      reader.get_tensor("cls/predictions/output_bias"))
+        np.testing.assert_array_equal(head["transform/dense/kernel"], reader.get_tensor(
+            "cls/predictions/transform/dense/kernel"))
 
 
 def test_preprocessor_ids_match_bert_tokenizer(chinese_release):

@@ -67,9 +67,32 @@ def write_checkpoint_handle(ckpt: HFCheckpoint, out_dir: str | Path, src: str | 
         raise ConversionError(f"{src}: no weights for {missing[:5]}.")
     # A checkpoint without pooler weights keeps a randomly initialised pooler: classifiers
     # here pool sequence_output themselves.
+    head = masked_lm_weights(ckpt)
     return write_handle(out_dir, encoder=encoder, config=ckpt.config,
                         vocab_file=ckpt.vocab_file, do_lower_case=ckpt.do_lower_case,
-                        info={**record, "pooler_weights": not unassigned}, overwrite=overwrite)
+                        info={**record, "pooler_weights": not unassigned,
+                              "masked_lm_head": head is not None},
+                        overwrite=overwrite, masked_lm=head)
+
+
+def masked_lm_weights(ckpt: HFCheckpoint) -> dict[str, Any] | None:
+    """The checkpoint's masked-LM head (`cls.predictions`, as BertForMaskedLM and
+    BertForPreTraining save it) in `layers.MaskedLM` names, or None when it has none.
+
+    The output projection is tied to the word embeddings, as in BERT, so only the
+    transform, its layer norm and the output bias are taken.
+    """
+    w, prefix = ckpt.weights, "cls.predictions."
+    names = {"transform/dense/bias": "transform.dense.bias",
+             "transform/LayerNorm/gamma": "transform.LayerNorm.weight",
+             "transform/LayerNorm/beta": "transform.LayerNorm.bias",
+             "output_bias/bias": "bias"}
+    if prefix + "transform.dense.weight" not in w or any(prefix + n not in w
+                                                         for n in names.values()):
+        return None
+    head = {key: w[prefix + name] for key, name in names.items()}
+    head["transform/dense/kernel"] = w[prefix + "transform.dense.weight"].T
+    return head
 
 
 def read_tokenizer_json(path: str | Path) -> tuple[list[str], bool]:

@@ -276,7 +276,33 @@ def _read_variables(prefix: Path, config: EncoderConfig,
                                   f"shards ({_first_line(error)}).") from None
         value = np.asarray(value, dtype=np.float32)
         out[hf_name] = value.T if tf1_name.endswith("/kernel") else value
+    out.update(_masked_lm_head(reader, shapes, config))
     return out
+
+
+# The masked-LM head of a pre-training checkpoint (kept for further pre-training).
+_HEAD = {
+    "cls/predictions/transform/dense/kernel": "cls.predictions.transform.dense.weight",
+    "cls/predictions/transform/dense/bias": "cls.predictions.transform.dense.bias",
+    "cls/predictions/transform/LayerNorm/gamma": "cls.predictions.transform.LayerNorm.weight",
+    "cls/predictions/transform/LayerNorm/beta": "cls.predictions.transform.LayerNorm.bias",
+    "cls/predictions/output_bias": "cls.predictions.bias",
+}
+
+
+def _masked_lm_head(reader, shapes: dict[str, list[int]],
+                    config: EncoderConfig) -> dict[str, np.ndarray]:
+    """The `cls/predictions` head in Hugging Face names, or {} when absent or misshapen."""
+    h = config.hidden_size
+    expected = {name: (h, h) if name.endswith("/kernel") else (h,) for name in _HEAD}
+    expected["cls/predictions/output_bias"] = (config.vocab_size,)
+    if any(tuple(shapes.get(name, ())) != shape for name, shape in expected.items()):
+        return {}
+    head = {}
+    for tf1_name, hf_name in _HEAD.items():
+        value = np.asarray(reader.get_tensor(tf1_name), dtype=np.float32)
+        head[hf_name] = value.T if tf1_name.endswith("/kernel") else value
+    return head
 
 
 def _check_architecture(prefix: Path, shapes: dict[str, list[int]], config: EncoderConfig,

@@ -4,6 +4,7 @@ A handle directory holds:
 
     bert_keras_handle.json   what it is (architecture, casing, source, licence)
     vocab.txt                the WordPiece vocabulary
+    masked_lm.npz            (optional) masked-LM head weights, for further pre-training
     encoder/                 TF-Hub encoder SavedModel (input_word_ids/mask/type_ids in;
                              pooled_output, sequence_output, encoder_outputs, default out)
     preprocessor/            TF-Hub preprocessing SavedModel (callable on strings;
@@ -32,6 +33,8 @@ from bert_keras.layers.normalizing_tokenizer import NormalizingBertTokenizer
 from bert_keras.layers.pack_inputs import PackInputsSavedModelWrapper
 
 HANDLE_FILE = "bert_keras_handle.json"
+# The masked-LM head's weights (transform dense, layer norm, output bias), when known.
+MASKED_LM_FILE = "masked_lm.npz"
 # 2: dropout ops carry fixed seeds (reproducible fine-tuning); 3: the preprocessor turns
 # words of more than 100 characters (not UTF-8 bytes) into [UNK], as Hugging Face does.
 HANDLE_FORMAT = 3
@@ -113,7 +116,8 @@ def export_preprocessor(export_dir: str | Path, *, vocab_file: str | Path,
 
 def write_handle(out_dir: str | Path, *, encoder, config: EncoderConfig,
                  vocab_file: str | Path, do_lower_case: bool,
-                 info: dict[str, Any] | None = None, overwrite: bool = False) -> Path:
+                 info: dict[str, Any] | None = None, overwrite: bool = False,
+                 masked_lm: dict[str, Any] | None = None) -> Path:
     """Writes a complete handle directory atomically (all of it or nothing).
 
     Args:
@@ -124,6 +128,8 @@ def write_handle(out_dir: str | Path, *, encoder, config: EncoderConfig,
         do_lower_case: whether the vocabulary is uncased.
         info: extra facts to record (source, licence, ...).
         overwrite: replace an existing directory.
+        masked_lm: the masked-LM head's weights by name (`transform/dense/kernel`, ...),
+            stored as `masked_lm.npz` for further pre-training (None: no head).
 
     Returns:
         The handle directory.
@@ -137,6 +143,10 @@ def write_handle(out_dir: str | Path, *, encoder, config: EncoderConfig,
         vocab = tmp / "vocab.txt"
         export_encoder(encoder, tmp / "encoder", vocab_file=vocab, do_lower_case=do_lower_case)
         export_preprocessor(tmp / "preprocessor", vocab_file=vocab, do_lower_case=do_lower_case)
+        if masked_lm:
+            import numpy as np
+
+            np.savez(tmp / MASKED_LM_FILE, **{k: np.asarray(v) for k, v in masked_lm.items()})
         record = {
             "format": HANDLE_FORMAT,
             "do_lower_case": do_lower_case,
