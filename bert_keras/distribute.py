@@ -60,6 +60,13 @@ def create_strategy(name: str = "auto", tpu: str | None = None) -> tf.distribute
     return tf.distribute.get_strategy()
 
 
+def local_strategy() -> tf.distribute.Strategy:
+    """This machine alone: MirroredStrategy over its GPUs when it has several, else the
+    default strategy. For jobs that do not coordinate workers (continued pre-training)."""
+    gpus = tf.config.list_logical_devices("GPU")
+    return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+
+
 def _tpu_announced() -> bool:
     return bool(os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR"))
 

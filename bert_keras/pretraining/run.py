@@ -209,15 +209,15 @@ def _check_resume(run_dir: Path, config: PretrainConfig) -> None:
 
 
 def _compile(resolved, config: PretrainConfig):
+    from bert_keras.distribute import local_strategy
     from bert_keras.optimization import create_optimizer
     from bert_keras.precision import resolve_precision
     from bert_keras.pretraining.model import MaskedLMModel, build_pretrainer
-    from bert_keras.training import pick_strategy
 
     precision = resolve_precision(config.precision)
     epochs, per_epoch = config.schedule()
     total = epochs * per_epoch
-    with pick_strategy().scope():
+    with local_strategy().scope():
         pretrainer, head_reused = build_pretrainer(resolved, precision)
         model = MaskedLMModel(pretrainer, train_encoder=config.train_encoder)
         optimizer = create_optimizer(
