@@ -46,6 +46,7 @@ EXTRAS_REQUIRE = {
         "pytest-timeout",
         # the suite runs on every core (pytest.ini: -n auto, one worker per test file)
         "pytest-xdist",
+        "filelock",  # session fixtures built once for all workers (tests/conftest.py)
         "ruff",
         "transformers",
         # The exact CPU build that lies on the build machines' disk: an unpinned torch

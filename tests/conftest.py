@@ -3,8 +3,11 @@ real MiniLM preset (prepared once into $BERT_KERAS_HOME)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import pickle
+import shutil
 from pathlib import Path
 
 import pytest
@@ -89,9 +92,32 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         prepare_dataset(name)
 
 
+@contextlib.contextmanager
+def built_once(tmp_path_factory, name: str):
+    """Yields `(path, build)`: `build` is True for the one process that must create `path`.
+
+    Under pytest-xdist the path lies in the run's directory that all workers share, and a
+    file lock makes the others wait for the first, so a costly session fixture (a trained
+    run, exported bundles) is built once per run instead of once per worker. A failed build
+    leaves no marker: the next process builds again.
+    """
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    done = root / f"{name}.done"
+    with FileLock(str(root / f"{name}.lock")):
+        build = not done.exists()
+        if build:
+            shutil.rmtree(root / name, ignore_errors=True)
+        yield root / name, build
+        done.touch()
+
+
 @pytest.fixture(scope="session")
 def hf_tiny_dir(tmp_path_factory) -> Path:
-    return make_hf_bert(tmp_path_factory.mktemp("hf") / "tiny-bert")
+    with built_once(tmp_path_factory, "hf-tiny-bert") as (path, build):
+        return make_hf_bert(path) if build else path
 
 
 @pytest.fixture(scope="session")
@@ -99,7 +125,8 @@ def tiny_handle(hf_tiny_dir, tmp_path_factory) -> Path:
     """A TF-Hub handle (encoder + preprocessor) of the tiny random BERT."""
     from bert_keras.convert.hf import convert_hf
 
-    return convert_hf(hf_tiny_dir, tmp_path_factory.mktemp("handles") / "tiny")
+    with built_once(tmp_path_factory, "tiny-handle") as (path, build):
+        return convert_hf(hf_tiny_dir, path) if build else path
 
 
 @pytest.fixture(scope="session")
@@ -137,19 +164,27 @@ def tflite_run(tiny_handle, tmp_path_factory) -> Path:
     from bert_keras.config import TrainConfig
     from bert_keras.training import train
 
-    root = tmp_path_factory.mktemp("tflite-run")
-    write_csv(root / "train.csv", labelled_rows(48, seed=0))
-    write_csv(root / "test.csv", labelled_rows(24, seed=5))
-    train(TrainConfig(train=str(root / "train.csv"), test=str(root / "test.csv"),
-                      output=str(root / "run"), encoder=str(tiny_handle), epochs=1,
-                      batch_size=8, max_seq_length=32, learning_rate=5e-3,
-                      early_stopping_patience=0, backup_every_steps=10))
+    with built_once(tmp_path_factory, "tflite-run") as (root, build):
+        if build:
+            root.mkdir()
+            write_csv(root / "train.csv", labelled_rows(48, seed=0))
+            write_csv(root / "test.csv", labelled_rows(24, seed=5))
+            train(TrainConfig(train=str(root / "train.csv"), test=str(root / "test.csv"),
+                              output=str(root / "run"), encoder=str(tiny_handle), epochs=1,
+                              batch_size=8, max_seq_length=32, learning_rate=5e-3,
+                              early_stopping_patience=0, backup_every_steps=10))
     return root / "run"
 
 
 @pytest.fixture(scope="session")
-def tflite_bundles(tflite_run) -> dict:
+def tflite_bundles(tflite_run, tmp_path_factory) -> dict:
     """`tflite_run` exported once in each quantisation: {quantize: TFLiteResult}."""
     from bert_keras.export.tflite import QUANTIZATIONS, export_tflite
 
-    return {q: export_tflite(tflite_run, quantize=q, quiet=True) for q in QUANTIZATIONS}
+    with built_once(tmp_path_factory, "tflite-bundles") as (path, build):
+        if build:
+            results = {q: export_tflite(tflite_run, quantize=q, quiet=True)
+                       for q in QUANTIZATIONS}
+            path.mkdir()
+            (path / "results.pickle").write_bytes(pickle.dumps(results))
+    return pickle.loads((path / "results.pickle").read_bytes())
