@@ -119,21 +119,7 @@ def _fit(config: TrainConfig, data: RunData, strategy: tf.distribute.Strategy, r
                                                   config.batch_size))
     steps = int(train_ds.cardinality()) * config.epochs
     with strategy.scope():
-        optimizer = create_optimizer(
-            learning_rate=config.peak_learning_rate(), total_steps=steps,
-            warmup_steps=int(config.warmup_fraction * steps),
-            weight_decay=config.weight_decay, clip_norm=config.clip_norm,
-            num_layers=_num_layers(model), layer_decay=config.layer_decay,
-        )
-        if model.compute_precision == "float16":  # float16 gradients underflow unscaled
-            optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
-        model.compile(
-            optimizer=optimizer,
-            loss=get_loss(config.loss, num_classes=len(data.vocab),
-                          multi_label=data.vocab.multi_label,
-                          train_label_ids=_label_ids(data), **config.loss_options()),
-            metrics=classification_metrics(len(data.vocab), data.vocab.multi_label),
-        )
+        compile_classifier(model, config, steps, train_label_ids=_label_ids(data))
     best = BestCheckpoint(work_dir / "checkpoints", monitor=config.monitor)
     callbacks = [
         # The same directory on every worker: BackupAndRestore writes non-chief backups to
@@ -180,6 +166,35 @@ def _fit(config: TrainConfig, data: RunData, strategy: tf.distribute.Strategy, r
     if work_dir != run_dir:
         print(f"(worker's own copy, removed now; the run is in {run_dir})")
     return TrainResult(run_dir, model, validation, test, history.history)
+
+
+def compile_classifier(model: Classifier, config: TrainConfig, total_steps: int, *,
+                       train_label_ids: np.ndarray | None = None) -> None:
+    """Compiles `model` for fine-tuning as `train` does: AdamW with warm-up and decay (and
+    layer-wise decay) over `total_steps`, loss scaling in float16, the configured loss and
+    the classification metrics. Call it inside the strategy's scope.
+
+    Args:
+        model: the classifier to compile.
+        config: the run's settings (learning rate, schedule, loss).
+        total_steps: optimiser steps of the whole run.
+        train_label_ids: the training labels' ids, for losses that weight classes.
+    """
+    num_classes, multi_label = len(model.labels), model.settings["multi_label"]
+    optimizer = create_optimizer(
+        learning_rate=config.peak_learning_rate(), total_steps=total_steps,
+        warmup_steps=int(config.warmup_fraction * total_steps),
+        weight_decay=config.weight_decay, clip_norm=config.clip_norm,
+        num_layers=_num_layers(model), layer_decay=config.layer_decay,
+    )
+    if model.compute_precision == "float16":  # float16 gradients underflow unscaled
+        optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
+    model.compile(
+        optimizer=optimizer,
+        loss=get_loss(config.loss, num_classes=num_classes, multi_label=multi_label,
+                      train_label_ids=train_label_ids, **config.loss_options()),
+        metrics=classification_metrics(num_classes, multi_label),
+    )
 
 
 def _check_resume(run_dir: Path, config: TrainConfig) -> None:

@@ -116,26 +116,11 @@ def prepare(job: dict, _plan=None) -> dict:
 
 def compile_as_training(model, label_ids, total_steps: int, precision: str) -> None:
     """Compiles `model` as `bert_keras.training.train` does with TrainConfig's defaults."""
-    import tf_keras as keras
-
     from bert_keras.config import TrainConfig
-    from bert_keras.losses import get_loss
-    from bert_keras.metrics import classification_metrics
-    from bert_keras.optimization import create_optimizer
+    from bert_keras.training import compile_classifier
 
-    config = TrainConfig(precision=precision)
-    optimizer = create_optimizer(
-        learning_rate=config.peak_learning_rate(), total_steps=total_steps,
-        warmup_steps=int(config.warmup_fraction * total_steps),
-        weight_decay=config.weight_decay, clip_norm=config.clip_norm,
-        num_layers=int(model.encoder_config.get("num_layers", 12)),
-        layer_decay=config.layer_decay)
-    if model.compute_precision == "float16":
-        optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
-    model.compile(optimizer=optimizer,
-                  loss=get_loss(config.loss, num_classes=len(model.labels),
-                                train_label_ids=np.asarray(label_ids), **config.loss_options()),
-                  metrics=classification_metrics(len(model.labels), False))
+    compile_classifier(model, TrainConfig(precision=precision), total_steps,
+                       train_label_ids=np.asarray(label_ids))
 
 
 def train(job: dict, plan: dict) -> list[dict]:
