@@ -190,8 +190,8 @@ def classifier_predict(job: dict, plan: dict) -> list[dict]:
             task="infer", table="natural", regime="standard", framework="bert_keras",
             path="Classifier.predict", precision=model.compute_precision,
             requested=job["precision"], input="strings", batch=batch_size,
-            seq=settings["max_seq_length"], runs=runs,
-            note="its preprocessor packs every text to max_seq_length"))
+            seq=mean_length(batches), runs=runs,
+            note="each batch cut to its longest text, as the ids rows"))
     return results
 
 
@@ -223,7 +223,7 @@ def saved_model(job: dict, plan: dict) -> list[dict]:
             framework="bert_keras",
             path="SavedModel serving_default" if kind == "strings" else "SavedModel predict_ids",
             precision=precision, requested=precision, input=kind, batch=batch_size,
-            seq=settings["max_seq_length"] if kind == "strings" else mean_length(batches),
+            seq=mean_length(batches),  # serving_default cuts a batch to its longest text
             runs=runs))
     return results
 

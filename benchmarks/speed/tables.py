@@ -20,7 +20,8 @@ TRAIN_NOTES = {
 INFER_NOTE = ("ids: identical batches in input order, each padded to its longest member "
               "(batch 1: each text at its own length; TFLite bundles take a fixed 128). "
               "strings: the framework's own tokenizer and padding, timed with the model "
-              "(bert_keras's preprocessor and the SavedModel pack every text to 128).")
+              "(bert_keras's Classifier.predict and SavedModel serving_default cut each batch "
+              "to its longest text; keras-hub's preprocessor packs every text to 128).")
 
 
 def cell(row: dict | None) -> str:

@@ -90,10 +90,12 @@ def build_native_encoder(config: dict[str, Any], weights_from: str | None = None
         encoder(inputs)["sequence_output"]  # bfloat16
     """
     from bert_keras.convert.encoder_config import EncoderConfig, build_bert_encoder
+    from bert_keras.layers.byte_mask_dropout import use_byte_mask_dropout
     from bert_keras.precision import policy_scope
 
     with policy_scope(precision):
         encoder = build_bert_encoder(EncoderConfig.from_dict(config))
+    use_byte_mask_dropout(encoder)  # the attention dropout's sampling is a hot spot
     if weights_from is not None:
         loaded = tf.saved_model.load(str(weights_from))
         copy_variables(loaded.variables, encoder, str(weights_from))
