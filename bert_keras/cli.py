@@ -195,6 +195,7 @@ def _evaluate(args: argparse.Namespace) -> None:
     from bert_keras.training import evaluate
 
     model = Classifier.load(args.model)
+    model.store_variables_in_compute_dtype()  # inference only: no per-call weight casts
     examples = read_examples(args.data, known_labels=model.labels, **_read_options(args, model))
     report = evaluate(model, examples, batch_size=args.batch_size)
     output = Path(args.output or Path(args.model) / f"eval-{Path(args.data).stem}")
@@ -210,6 +211,7 @@ def _predict(args: argparse.Namespace) -> None:
     from bert_keras.prediction import read_inputs, write_predictions
 
     model = Classifier.load(args.model)
+    model.store_variables_in_compute_dtype()  # inference only: no per-call weight casts
     options = _read_options(args, model)
     examples = read_inputs(args.input, options)
     results = model.predict_labels(examples.texts, examples.pairs, top_k=args.top_k,

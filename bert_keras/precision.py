@@ -73,13 +73,19 @@ def policy_name(precision: str) -> str:
 
 
 @contextlib.contextmanager
-def policy_scope(precision: str) -> Iterator[str]:
+def policy_scope(precision: str, variables_in_compute_dtype: bool = False) -> Iterator[str]:
     """Builds the layers created inside with the policy of `precision`, then restores the
-    previous global policy (layers keep the policy they were built with)."""
+    previous global policy (layers keep the policy they were built with).
+
+    `variables_in_compute_dtype` stores 16-bit layers' variables in 16 bits too ("bfloat16"
+    instead of "mixed_bfloat16"): for inference, where no float32 master copy is needed.
+    Layers that fix their own dtype (BERT's float32 layer norms) keep it."""
     from tf_keras import mixed_precision
 
     previous = mixed_precision.global_policy()
     name = policy_name(precision)
+    if variables_in_compute_dtype:
+        name = name.removeprefix("mixed_")
     mixed_precision.set_global_policy(name)
     try:
         yield name

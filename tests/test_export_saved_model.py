@@ -221,6 +221,36 @@ def test_assets_hold_vocab_labels_and_facts(runs, exported, tiny_handle):
     assert facts["signatures"]["serving_default"]["inputs"] == ["text", "text_pair"]
 
 
+def test_bfloat16_export_stores_the_encoder_weights_in_bfloat16(runs, exported, tmp_path):
+    result = saved_model(runs["single"], name="bf16", base_dir=tmp_path, precision="bfloat16",
+                         quiet=True)
+    facts = json.loads((result.path / "assets" / "model_facts.json").read_text())
+    assert facts["compute_precision"] == "bfloat16"
+    assert facts["encoder_weights_dtype"] == "bfloat16"
+    float32_facts = json.loads((exported["single"] / "assets" / "model_facts.json").read_text())
+    assert float32_facts["encoder_weights_dtype"] == "float32"
+    in_process = Classifier.load(runs["single"], precision="bfloat16")
+    in_process.store_variables_in_compute_dtype()
+    want = sum(w.dtype == tf.bfloat16 for w in in_process.weights)
+    assert want > 0
+
+    def saved_dtypes(directory: Path) -> list:
+        reader = tf.train.load_checkpoint(str(directory / "variables" / "variables"))
+        return list(reader.get_variable_to_dtype_map().values())
+
+    assert saved_dtypes(result.path).count(tf.bfloat16) == want
+    assert tf.bfloat16 not in saved_dtypes(exported["single"])
+
+    def size(directory: Path) -> int:
+        return sum(p.stat().st_size for p in (directory / "variables").iterdir())
+
+    assert size(result.path) < 0.75 * size(exported["single"])
+    loaded = tf.saved_model.load(str(result.path))
+    served = loaded.signatures["serving_default"](text=tf.constant(TEXTS))["probabilities"]
+    expected = in_process.probabilities(in_process.predict(TEXTS, verbose=0))
+    np.testing.assert_allclose(served.numpy(), expected, atol=1e-3)  # same bf16 arithmetic
+
+
 def test_ops_are_core_or_tensorflow_text(exported, tmp_path):
     report = exported["pair_result"].ops
     assert report.unknown == ()

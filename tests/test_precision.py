@@ -95,6 +95,25 @@ def test_bfloat16_computes_in_16_bits_and_keeps_float32_weights(tiny_handle):
     assert 0 < close < 0.1  # bfloat16 rounds (8 bits of mantissa), but stays close
 
 
+def test_inference_weights_in_bfloat16_give_the_same_logits(tiny_handle):
+    model = Classifier(str(tiny_handle), LABELS, precision="bfloat16")
+    before = _logits(model)  # traces predict with the float32 weights
+    count = len(model.weights)
+    assert model.store_variables_in_compute_dtype()
+    encoder = model.get_layer("encoder")
+    assert len(model.weights) == count and not encoder.trainable
+    assert {w.dtype for w in encoder.weights if "kernel" in w.name} == {tf.bfloat16}
+    assert model.get_layer("logits").kernel.dtype == tf.float32
+    # mixed precision cast these same values on every call
+    np.testing.assert_allclose(_logits(model), before, atol=1e-6)
+    embeddings = next(w for w in encoder.weights if "word_embeddings" in w.name)
+    embeddings.assign(tf.zeros_like(embeddings))
+    assert np.abs(_logits(model) - before).max() > 1e-3  # predict runs the new weights
+    full = Classifier(str(tiny_handle), LABELS, precision="float32")
+    assert not full.store_variables_in_compute_dtype()
+    assert not Classifier(str(tiny_handle), LABELS, native=False).store_variables_in_compute_dtype()
+
+
 def test_a_tfhub_graph_refuses_mixed_precision(tiny_handle):
     with pytest.raises(BertKerasError, match="float32 only"):
         Classifier(str(tiny_handle), LABELS, native=False, precision="bfloat16")

@@ -45,7 +45,8 @@ def can_rebuild(info: dict[str, Any]) -> bool:
 
 
 def copy_variables(source: Iterable[tf.Variable], encoder: Any, origin: str) -> None:
-    """Assigns `source` variables to the same-named variables of `encoder`.
+    """Assigns `source` variables to the same-named variables of `encoder` (cast to their
+    dtype).
 
     Args:
         source: variables of a BertEncoder-built network (a loaded TF-Hub encoder, or the
@@ -66,11 +67,12 @@ def copy_variables(source: Iterable[tf.Variable], encoder: Any, origin: str) -> 
         if tuple(variable.shape) != tuple(by_key[key].shape):
             raise HandleError(f"{origin}: {key} has shape {tuple(by_key[key].shape)}, its "
                               f"recorded architecture gives {tuple(variable.shape)}")
-        variable.assign(by_key[key])
+        variable.assign(tf.cast(by_key[key], variable.dtype))
 
 
 def build_native_encoder(config: dict[str, Any], weights_from: str | None = None,
-                         precision: str = "float32") -> Any:
+                         precision: str = "float32",
+                         variables_in_compute_dtype: bool = False) -> Any:
     """Builds `networks.BertEncoder` for a handle's architecture, with its weights.
 
     Args:
@@ -79,6 +81,8 @@ def build_native_encoder(config: dict[str, Any], weights_from: str | None = None
             (None: keep the random initialisation, e.g. before loading a checkpoint).
         precision: "float32", "bfloat16" or "float16" compute (variables stay float32),
             or "auto" (see `bert_keras.precision.resolve_precision`).
+        variables_in_compute_dtype: store the variables in the compute dtype as well (for
+            inference: no per-call weight casts, half the weight memory; not for training).
 
     Returns:
         The built encoder, called once so that its variables exist.
@@ -94,7 +98,7 @@ def build_native_encoder(config: dict[str, Any], weights_from: str | None = None
     from bert_keras.layers.fused_dense import use_fused_dense
     from bert_keras.precision import policy_scope
 
-    with policy_scope(precision):
+    with policy_scope(precision, variables_in_compute_dtype):
         encoder = build_bert_encoder(EncoderConfig.from_dict(config))
     use_byte_mask_dropout(encoder)  # the attention dropout's sampling is a hot spot
     use_fused_dense(encoder)  # one fused matmul + bias + gelu instead of einsum and 6 ops

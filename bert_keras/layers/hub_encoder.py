@@ -71,6 +71,29 @@ class HubEncoder(keras.layers.Layer):
     def is_native(self) -> bool:
         return self.architecture is not None
 
+    def store_variables_in_compute_dtype(self) -> bool:
+        """For inference: keeps the native encoder's weights in its 16-bit compute dtype.
+
+        Mixed precision keeps float32 variables and casts every weight to bfloat16 (or
+        float16) on every call; stored in 16 bits the casts go and the weights take half
+        the memory, with the same results (the values cast are the same). The encoder is
+        frozen afterwards: training needs the float32 copy. A float32 or TF-Hub-graph
+        encoder is left as it is.
+
+        Returns:
+            Whether the weights were converted.
+        """
+        if not self.is_native or self.network.compute_dtype == "float32":
+            return False
+        from bert_keras.hub.native import build_native_encoder, copy_variables
+
+        network = build_native_encoder(self.architecture, precision=self.precision,
+                                       variables_in_compute_dtype=True)
+        copy_variables(self.network.variables, network, self.encoder)
+        self.network = network
+        self.trainable = False
+        return True
+
     def call(self, inputs: dict, training=None) -> dict:
         if not self.trainable:
             training = False  # a frozen encoder drops out nothing (as hub.KerasLayer does)

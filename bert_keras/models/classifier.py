@@ -140,6 +140,23 @@ class Classifier(keras.Model):
         """The precision the encoder computes in here ("float32", "bfloat16", "float16")."""
         return self.get_layer("encoder").precision
 
+    def store_variables_in_compute_dtype(self) -> bool:
+        """For inference: keeps a 16-bit encoder's weights in bfloat16 / float16.
+
+        Same results without the per-call casts of mixed precision, and half the
+        encoder's weight memory (see `HubEncoder.store_variables_in_compute_dtype`); the
+        encoder is frozen afterwards. Functions traced before (predict) are dropped, so
+        that they retrace with the new weights.
+
+        Returns:
+            Whether the weights were converted (False for a float32 encoder).
+        """
+        if not self.get_layer("encoder").store_variables_in_compute_dtype():
+            return False
+        self._untracked.inference = None
+        self.predict_function = self.train_function = self.test_function = None
+        return True
+
     @property
     def labels(self) -> list[str]:
         return self.settings["labels"]
