@@ -5,9 +5,11 @@ ops, and gelu alone is five passes over `[batch, seq, 3072]` (erf, adds, muls). 
 `MatMul -> BiasAdd -> Gelu` on 2-D tensors instead, TensorFlow's CPU graph optimizer fuses
 the three into one oneDNN matmul (in float32 and bfloat16, in-process and in TF Serving),
 and training, which that fusion does not cover, runs gelu and its gradient as two small
-XLA kernels. On a 2-core AVX-512 machine (MiniLM-L6, batch 32, 96 tokens, interleaved in
-one process) the encoder's inference got 1.14x faster in float32 and 1.17-1.21x in
-bfloat16, a training step 1.06-1.11x; the feed-forward alone 33.5 -> 20.5 ms in float32.
+XLA kernels. On a 2-core AVX-512 machine (MiniLM-L6, batch 32, 96 tokens, old and new
+encoder interleaved in one process) inference got 1.10x faster in float32 and 1.30x in
+bfloat16, a training step's forward and backward 1.05x / 1.13x; the feed-forward alone
+33.5 -> 20.5 ms in float32. The XLA kernels compile once per batch shape (not yet
+measured: with length buckets that is up to one shape per padded length).
 
 `use_fused_dense` switches a built network's `EinsumDense` layers to this class in place
 and moves each transformer block's inner activation into its intermediate dense: weights,
