@@ -272,10 +272,10 @@ def test_minilm_held_out_masked_lm_loss_goes_down(minilm_handle, tmp_path):
     corpus, held_out = tmp_path / "train.txt", tmp_path / "held-out.txt"
     corpus.write_text("\n".join(texts("train", 600)) + "\n", encoding="utf-8")
     held_out.write_text("\n".join(texts("test", 120)) + "\n", encoding="utf-8")
-    common = dict(corpus=[str(corpus)], batch_size=16, seq_length=64, save_every_steps=40)
-    head = pretrain(encoder=str(minilm_handle), out=str(tmp_path / "A"), steps=40,
+    common = dict(corpus=[str(corpus)], batch_size=16, seq_length=64, save_every_steps=24)
+    head = pretrain(encoder=str(minilm_handle), out=str(tmp_path / "A"), steps=24,
                     train_encoder=False, learning_rate=1e-3, **common).handle
-    adapted = pretrain(encoder=str(head), out=str(tmp_path / "B"), steps=40,
+    adapted = pretrain(encoder=str(head), out=str(tmp_path / "B"), steps=24,
                        learning_rate=1e-4, **common).handle
     before = masked_lm_loss(head, [held_out], seq_length=64, seed=0)
     after = masked_lm_loss(adapted, [held_out], seq_length=64, seed=0)
