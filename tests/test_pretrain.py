@@ -177,6 +177,8 @@ def pretrained(tiny_handle, tmp_path_factory):
 
 
 def test_pretrain_writes_a_handle_with_its_head(pretrained, tiny_handle):
+    import tensorflow_hub as hub
+
     from bert_keras.hub.handles import resolve_handle
     from bert_keras.pretraining.model import build_pretrainer, head_weights
 
@@ -193,6 +195,15 @@ def test_pretrain_writes_a_handle_with_its_head(pretrained, tiny_handle):
     saved = np.load(pretrained / "masked_lm.npz")
     for key, value in head_weights(pretrainer.masked_lm).items():
         np.testing.assert_array_equal(value, saved[key])
+    # The vocabulary is unchanged, so the source's preprocessor is copied, not re-exported.
+    for name in ("saved_model.pb", "assets/vocab.txt"):
+        assert (pretrained / "preprocessor" / name).read_bytes() == (
+            tiny_handle / "preprocessor" / name).read_bytes()
+    texts = tf.constant(["the drug works", "no side effects at all"])
+    source = hub.KerasLayer(str(tiny_handle / "preprocessor"))(texts)
+    copied = hub.KerasLayer(str(pretrained / "preprocessor"))(texts)
+    for key, value in source.items():
+        np.testing.assert_array_equal(copied[key].numpy(), value.numpy())
 
 
 def test_pretrained_handle_fine_tunes(pretrained, tmp_path):

@@ -117,7 +117,8 @@ def export_preprocessor(export_dir: str | Path, *, vocab_file: str | Path,
 def write_handle(out_dir: str | Path, *, encoder, config: EncoderConfig,
                  vocab_file: str | Path, do_lower_case: bool,
                  info: dict[str, Any] | None = None, overwrite: bool = False,
-                 masked_lm: dict[str, Any] | None = None) -> Path:
+                 masked_lm: dict[str, Any] | None = None,
+                 preprocessor: str | Path | None = None) -> Path:
     """Writes a complete handle directory atomically (all of it or nothing).
 
     Args:
@@ -130,6 +131,9 @@ def write_handle(out_dir: str | Path, *, encoder, config: EncoderConfig,
         overwrite: replace an existing directory.
         masked_lm: the masked-LM head's weights by name (`transform/dense/kernel`, ...),
             stored as `masked_lm.npz` for further pre-training (None: no head).
+        preprocessor: an existing preprocessing SavedModel of this same vocabulary and
+            casing, copied instead of exported again (saving it costs 10-15 s); None
+            exports one.
 
     Returns:
         The handle directory.
@@ -142,7 +146,11 @@ def write_handle(out_dir: str | Path, *, encoder, config: EncoderConfig,
         shutil.copyfile(vocab_file, tmp / "vocab.txt")
         vocab = tmp / "vocab.txt"
         export_encoder(encoder, tmp / "encoder", vocab_file=vocab, do_lower_case=do_lower_case)
-        export_preprocessor(tmp / "preprocessor", vocab_file=vocab, do_lower_case=do_lower_case)
+        if preprocessor is not None:
+            shutil.copytree(preprocessor, tmp / "preprocessor")
+        else:
+            export_preprocessor(tmp / "preprocessor", vocab_file=vocab,
+                                do_lower_case=do_lower_case)
         if masked_lm:
             import numpy as np
 

@@ -270,7 +270,21 @@ def _write_handle(pretrainer, resolved, vocab_file: Path, config: PretrainConfig
                         config=EncoderConfig.from_dict(resolved.info["config"]),
                         vocab_file=vocab_file, do_lower_case=bool(resolved.do_lower_case),
                         info=record, overwrite=config.overwrite,
-                        masked_lm=head_weights(pretrainer.masked_lm))
+                        masked_lm=head_weights(pretrainer.masked_lm),
+                        preprocessor=_same_vocab_preprocessor(resolved, vocab_file))
+
+
+def _same_vocab_preprocessor(resolved, vocab_file: Path) -> Path | None:
+    """The source handle's preprocessing SavedModel when it tokenizes with `vocab_file`
+    (pre-training changes no vocabulary, so the new handle can copy it)."""
+    if resolved.is_remote:
+        return None
+    path = Path(resolved.preprocessor)
+    asset = path / "assets" / vocab_file.name
+    if (path / "saved_model.pb").exists() and asset.exists() \
+            and asset.read_bytes() == vocab_file.read_bytes():
+        return path
+    return None
 
 
 def masked_lm_loss(handle: str | Path, corpus: list[str | Path], *, seq_length: int = 128,
