@@ -19,7 +19,7 @@ keras-hub and tf2onnx / onnxruntime live in virtual environments the harness cre
 stack stays as it is. Results: benchmarks/results/<date>-<host>.json and .md.
 
 Usage:
-    python benchmarks/run_all.py            # the full comparison (about 30 min, 2 idle cores)
+    python benchmarks/run_all.py            # the full comparison (under 30 min, 2 idle cores)
     python benchmarks/run_all.py --quick    # every path once, tiny: a smoke run
     python benchmarks/run_all.py --only train,sweep --out /tmp/bench
     python benchmarks/run_all.py --tables-from benchmarks/results/DATE-HOST.json
@@ -46,9 +46,9 @@ from speed.exports import QUANTIZATIONS, source_key  # noqa: E402
 
 GROUPS = ("train", "infer", "sweep")
 FULL = {"max_texts": 0, "batch_size": 32, "max_seq_length": 128, "seed": 42, "warmup": 2,
-        "repeats": 3, "train_steps": 6, "infer_steps": {"1": 24, "32": 6},
+        "repeats": 3, "train_steps": 4, "infer_steps": {"1": 24, "32": 6},
         "sweep_lengths": [64, 128, 256, 512], "sweep_batches": [8, 32], "sweep_warmup": 1,
-        "sweep_steps": 2, "int8_calibration_texts": 100, "tflite_eval_texts": 16}
+        "sweep_steps": 1, "int8_calibration_texts": 100, "tflite_eval_texts": 16}
 QUICK = {**FULL, "max_texts": 64, "warmup": 1, "repeats": 2, "train_steps": 1,
          "infer_steps": {"1": 2, "32": 1}, "sweep_lengths": [64], "sweep_batches": [8],
          "sweep_steps": 1}  # exports as in the full run: --quick reuses (or fills) their cache
@@ -173,15 +173,15 @@ def measure(args, settings: dict, runner: Runner) -> dict:
     info = prepared["output"]
     hf = {"hf_dir": info["hf_dir"], "tables": tables_}
     keras_hub = envs.venv_python(BENCH_DIR, "keras-hub")
+    # Each precision's peers run back to back, so a change in the machine's speed during
+    # the run (this VM's drifts by up to 2x) lands on a comparison's rows together.
     if "train" in groups:
-        for precision in ("float32", "auto"):
-            runner.run(f"train-bert_keras-{precision}", "bert_keras_train",
-                       precision=precision, tables=tables_)
-        for precision in ("float32", "bfloat16"):
-            runner.run(f"train-pytorch-{precision}", "pytorch_train", precision=precision,
-                       **hf)
-            runner.run(f"train-keras_hub-{precision}", "keras_hub_train", keras_hub,
-                       precision=precision, **hf)
+        for ours, theirs in (("float32", "float32"), ("auto", "bfloat16")):
+            runner.run(f"train-bert_keras-{ours}", "bert_keras_train", precision=ours,
+                       tables=tables_)
+            runner.run(f"train-pytorch-{theirs}", "pytorch_train", precision=theirs, **hf)
+            runner.run(f"train-keras_hub-{theirs}", "keras_hub_train", keras_hub,
+                       precision=theirs, **hf)
     exports = None
     if "infer" in groups:
         key = source_key(REPO / "bert_keras", {
@@ -189,27 +189,31 @@ def measure(args, settings: dict, runner: Runner) -> dict:
                 "max_seq_length", "int8_calibration_texts", "tflite_eval_texts")}})
         made = runner.run("export", "export", exports=str(work / "exports" / key))
         exports = made["output"] if made else None
-        for precision in ("float32", "auto"):
-            runner.run(f"infer-classifier-{precision}", "bert_keras_predict",
-                       precision=precision, batches=batches)
-        for precision, path in (exports or {}).get("saved_models", {}).items():
-            runner.run(f"infer-saved_model-{precision}", "saved_model", saved_model=path,
-                       batches=batches, tables=tables_)
-        for precision in ("float32", "bfloat16"):
-            runner.run(f"infer-pytorch-{precision}", "pytorch_infer", precision=precision,
-                       batches=batches, **hf)
-            runner.run(f"infer-keras_hub-{precision}", "keras_hub_infer", keras_hub,
-                       precision=precision, batches=batches, **hf)
+        saved_models = (exports or {}).get("saved_models", {})
+        onnx_python, onnx = envs.venv_python(BENCH_DIR, "onnx"), None
         if exports:
-            onnx_python = envs.venv_python(BENCH_DIR, "onnx")
             onnx = str(Path(exports["run_dir"]).parent / "model.onnx")
-            if runner.run("onnx-convert", "onnx_convert", onnx_python, onnx=onnx, opset=17,
-                          saved_model=exports["saved_models"]["float32"]):
+            if not runner.run("onnx-convert", "onnx_convert", onnx_python, onnx=onnx,
+                              opset=17, saved_model=saved_models["float32"]):
+                onnx = None
+        for ours, theirs in (("float32", "float32"), ("auto", "bfloat16")):
+            runner.run(f"infer-classifier-{ours}", "bert_keras_predict", precision=ours,
+                       batches=batches)
+            # the fastest precision's SavedModel, unless that is float32 (measured above)
+            saved = (exports or {}).get("fastest_precision") if ours == "auto" else ours
+            if saved in saved_models and not (ours == "auto" and saved == "float32"):
+                runner.run(f"infer-saved_model-{saved}", "saved_model",
+                           saved_model=saved_models[saved], batches=batches, tables=tables_)
+            runner.run(f"infer-pytorch-{theirs}", "pytorch_infer", precision=theirs,
+                       batches=batches, **hf)
+            runner.run(f"infer-keras_hub-{theirs}", "keras_hub_infer", keras_hub,
+                       precision=theirs, batches=batches, **hf)
+            if ours == "float32" and onnx:
                 runner.run("infer-onnxruntime", "onnx_infer", onnx_python, onnx=onnx,
                            batches=batches, tables=tables_)
-            for quantize in QUANTIZATIONS:
-                runner.run(f"infer-tflite-{quantize}", "tflite_infer", quantize=quantize,
-                           bundle=exports["tflite"][quantize]["path"], batches=batches)
+        for quantize in QUANTIZATIONS if exports else ():
+            runner.run(f"infer-tflite-{quantize}", "tflite_infer", quantize=quantize,
+                       bundle=exports["tflite"][quantize]["path"], batches=batches)
     if "sweep" in groups:
         for length in settings["sweep_lengths"]:
             runner.run(f"sweep-{length}", "sweep", precision="auto", length=length,

@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
 import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from speed.common import PRESET, log
@@ -36,11 +40,13 @@ def source_key(package_dir: Path, settings: dict) -> str:
 
 
 def export_all(job: dict, plan: dict) -> dict:
-    """Writes (or finds, for the same key) the run directory and every export."""
+    """Writes (or finds, for the same key) the run directory and every export.
+
+    The exports are independent and each mostly runs on one core (graph conversion), so
+    they run side by side in a pool of processes, one per core (at most 4, for memory).
+    """
     from bert_keras.config import TrainConfig
     from bert_keras.data.datasets import prepare_dataset
-    from bert_keras.export.saved_model import export_saved_model
-    from bert_keras.export.tflite import export_tflite
     from bert_keras.models.classifier import Classifier
     from bert_keras.precision import resolve_precision
 
@@ -64,24 +70,42 @@ def export_all(job: dict, plan: dict) -> dict:
     Classifier(PRESET, plan["label_names"], seq_length=settings["max_seq_length"],
                precision="float32").save_to(run_dir / "model")
     fastest = resolve_precision("auto")
-    saved = {}
-    for version, precision in enumerate(dict.fromkeys(["float32", fastest]), start=1):
-        log(f"exporting the SavedModel ({precision})")
-        result = export_saved_model(run_dir, name="bench", version=version,
-                                    base_dir=root / "saved_models", precision=precision,
-                                    quiet=True)
-        saved[precision] = str(result.path)
-    bundles = {}
-    for quantize in QUANTIZATIONS:
-        log(f"exporting TFLite ({quantize})")
-        result = export_tflite(run_dir, output=root / f"tflite-{quantize}", quantize=quantize,
-                               representative_texts=settings["int8_calibration_texts"],
-                               eval_limit=settings["tflite_eval_texts"], quiet=True)
-        bundles[quantize] = {"path": str(result.path), "bytes": result.report["tflite_bytes"],
-                             "max_abs_probability_diff":
-                                 result.report.get("max_abs_probability_diff"),
-                             "same_label_share": result.report.get("same_label_share")}
+    precisions = list(dict.fromkeys(["float32", fastest]))
+    workers = max(1, min(4, os.cpu_count() or 1))
+    context = multiprocessing.get_context("spawn")  # a fresh TensorFlow in each worker
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        # int8 first: its calibration makes it the longest
+        bundles = {q: pool.submit(_tflite, run_dir, root, q, settings)
+                   for q in sorted(QUANTIZATIONS, key=lambda q: q != "int8")}
+        saved = {precision: pool.submit(_saved_model, run_dir, root, version, precision)
+                 for version, precision in enumerate(precisions, start=1)}
+        saved = {precision: future.result() for precision, future in saved.items()}
+        bundles = {q: bundles[q].result() for q in QUANTIZATIONS}
     summary = {"run_dir": str(run_dir), "saved_models": saved, "tflite": bundles,
                "fastest_precision": fastest}
     done.write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return summary
+
+
+def _saved_model(run_dir: Path, root: Path, version: int, precision: str) -> str:
+    from bert_keras.export.saved_model import export_saved_model
+
+    started = time.monotonic()
+    result = export_saved_model(run_dir, name="bench", version=version,
+                                base_dir=root / "saved_models", precision=precision,
+                                quiet=True)
+    log(f"exported the SavedModel ({precision}) in {time.monotonic() - started:.0f} s")
+    return str(result.path)
+
+
+def _tflite(run_dir: Path, root: Path, quantize: str, settings: dict) -> dict:
+    from bert_keras.export.tflite import export_tflite
+
+    started = time.monotonic()
+    result = export_tflite(run_dir, output=root / f"tflite-{quantize}", quantize=quantize,
+                           representative_texts=settings["int8_calibration_texts"],
+                           eval_limit=settings["tflite_eval_texts"], quiet=True)
+    log(f"exported TFLite ({quantize}) in {time.monotonic() - started:.0f} s")
+    return {"path": str(result.path), "bytes": result.report["tflite_bytes"],
+            "max_abs_probability_diff": result.report.get("max_abs_probability_diff"),
+            "same_label_share": result.report.get("same_label_share")}
