@@ -199,9 +199,8 @@ def measure(args, settings: dict, runner: Runner) -> dict:
         for ours, theirs in (("float32", "float32"), ("auto", "bfloat16")):
             runner.run(f"infer-classifier-{ours}", "bert_keras_predict", precision=ours,
                        batches=batches)
-            # the fastest precision's SavedModel, unless that is float32 (measured above)
-            saved = (exports or {}).get("fastest_precision") if ours == "auto" else ours
-            if saved in saved_models and not (ours == "auto" and saved == "float32"):
+            # float32 with the float32 peers; the other precision's export (if any) with bf16
+            for saved in [p for p in saved_models if (p == "float32") == (ours == "float32")]:
                 runner.run(f"infer-saved_model-{saved}", "saved_model",
                            saved_model=saved_models[saved], batches=batches, tables=tables_)
             runner.run(f"infer-pytorch-{theirs}", "pytorch_infer", precision=theirs,

@@ -195,7 +195,8 @@ def test_pretrain_writes_a_handle_with_its_head(pretrained, tiny_handle):
     saved = np.load(pretrained / "masked_lm.npz")
     for key, value in head_weights(pretrainer.masked_lm).items():
         np.testing.assert_array_equal(value, saved[key])
-    # The vocabulary is unchanged, so the source's preprocessor is copied, not re-exported.
+    # The vocabulary is unchanged: the handle carries the source's preprocessor, which
+    # tokenizes alike.
     for name in ("saved_model.pb", "assets/vocab.txt"):
         assert (pretrained / "preprocessor" / name).read_bytes() == (
             tiny_handle / "preprocessor" / name).read_bytes()
