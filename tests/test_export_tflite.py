@@ -162,7 +162,7 @@ def test_converter_fails_rather_than_use_flex():
         return {"y": tf.math.erf(x)}  # TFLite has no builtin Erf; Flex has FlexErf
 
     with pytest.raises(ExportError, match="builtin ops only failed"):
-        convert(None, needs_flex.get_concrete_function(), "none")
+        convert([], needs_flex.get_concrete_function(), "none")
     flex = tf.lite.TFLiteConverter.from_concrete_functions([needs_flex.get_concrete_function()])
     flex.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS,
                                       tf.lite.OpsSet.SELECT_TF_OPS]

@@ -8,13 +8,16 @@
     classify         inputs (serialized tf.Example [batch], features "text"
                      [, "text_pair"]) -> classes, scores  (TF Serving's Classify API)
 
-The module tracks the Keras model (its variables) and the preprocessor layer (the
-TF-Hub preprocessor's functions and their vocabulary lookup table), so the SavedModel
-written from it is self-contained: it loads with `tensorflow` and `tensorflow_text` only.
+The module tracks the model's variables and the preprocessor layer (the TF-Hub
+preprocessor's functions and their vocabulary lookup table), so the SavedModel written
+from it is self-contained: it loads with `tensorflow` and `tensorflow_text` only. The Keras
+model itself is not tracked: saving it would also trace every layer for Keras' own
+reloading, which TF Serving never uses (measured on MiniLM: see `ServingModule`).
 """
 
 from __future__ import annotations
 
+import types
 from collections.abc import Sequence
 
 import tensorflow as tf
@@ -45,12 +48,19 @@ class ServingModule(tf.Module):
 
     def __init__(self, model, threshold: float = 0.5):
         super().__init__(name="bert_keras_classifier")
-        self.model = model
+        # Held outside tracking: the signatures capture its variables, tracked below.
+        self._untracked = types.SimpleNamespace(model=model)
+        self.model_variables = list(model.variables)
         self.preprocessor = model.preprocessor
         self._labels: list[str] = list(model.labels)
         self._pair = bool(model.settings["pair"])
         self._multi_label = bool(model.settings["multi_label"])
         self._threshold = float(threshold)
+
+    @property
+    def model(self):
+        """The wrapped `Classifier`."""
+        return self._untracked.model
 
     @property
     def text_inputs(self) -> tuple[str, ...]:
