@@ -12,7 +12,8 @@ The module tracks the model's variables and the preprocessor layer (the TF-Hub
 preprocessor's functions and their vocabulary lookup table), so the SavedModel written
 from it is self-contained: it loads with `tensorflow` and `tensorflow_text` only. The Keras
 model itself is not tracked: saving it would also trace every layer for Keras' own
-reloading, which TF Serving never uses (measured on MiniLM: see `ServingModule`).
+reloading, which TF Serving never uses (measured on a MiniLM float32 run: export 40-45 ->
+26-31 s, saved_model.pb 7.3 -> 4.3 MB, load 8.5-9.0 -> 5.0-5.2 s, same outputs).
 """
 
 from __future__ import annotations
