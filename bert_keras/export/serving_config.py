@@ -21,6 +21,8 @@ import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
+from bert_keras.export.frozen_weights import docker_env_flag
+
 CONFIG_FILE = "models.config"
 CONTAINER_BASE = "/models"
 REST_PORT, GRPC_PORT = 8501, 8500
@@ -79,11 +81,29 @@ def write_models_config(base_dir: str | os.PathLike) -> Path:
     return path
 
 
+def computes_in_16_bits(base_dir: str | os.PathLike) -> bool:
+    """Whether any model version under `base_dir` was exported to compute in 16 bits."""
+    from bert_keras.export.saved_model import FACTS_FILE
+
+    for facts in Path(base_dir).glob(f"*/*/assets/{FACTS_FILE}"):
+        if json.loads(facts.read_text(encoding="utf-8")).get("compute_precision",
+                                                             "float32") != "float32":
+            return True
+    return False
+
+
 def docker_command(base_dir: str | os.PathLike) -> str:
-    """The one-line docker command that serves every model of `base_dir` (REST and gRPC)."""
+    """The one-line docker command that serves every model of `base_dir` (REST and gRPC).
+
+    With a 16-bit model among them it turns on oneDNN's frozen-weights mode
+    (`bert_keras.export.frozen_weights`): a server never changes a weight, and on AMX CPUs
+    bfloat16 models run about 1.4x to 1.9x faster with it. float32 models gain nothing
+    measurable and keep a second copy of their matmul weights, so it stays off for them.
+    """
     source = shlex.quote(str(Path(base_dir).resolve()))
+    flag = f"{docker_env_flag()} " if computes_in_16_bits(base_dir) else ""
     return (f"docker run --rm -p {GRPC_PORT}:{GRPC_PORT} -p {REST_PORT}:{REST_PORT} "
-            f"-v {source}:{CONTAINER_BASE} {serving_image()} "
+            f"{flag}-v {source}:{CONTAINER_BASE} {serving_image()} "
             f"--model_config_file={CONTAINER_BASE}/{CONFIG_FILE}")
 
 
