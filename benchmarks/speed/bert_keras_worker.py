@@ -10,6 +10,7 @@ it (TrainConfig defaults: AdamW with warm-up and decay, cross-entropy, accuracy 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -197,14 +198,21 @@ def classifier_predict(job: dict, plan: dict) -> list[dict]:
 
 def saved_model(job: dict, plan: dict) -> list[dict]:
     """The exported SavedModel loaded with `tf.saved_model.load`, as TF Serving would:
-    `serving_default` on strings and `predict_ids` on the plan's id batches."""
+    `serving_default` on strings and `predict_ids` on the plan's id batches; a 16-bit
+    export in oneDNN's frozen-weights mode, as the printed docker command serves it (set
+    before the first matmul: TensorFlow reads it once)."""
     import tensorflow as tf
     import tensorflow_text  # noqa: F401  (registers the preprocessor's ops)
+
+    from bert_keras.export.frozen_weights import FROZEN_WEIGHTS_ENV, assume_frozen_weights
+
+    facts = json.loads((Path(job["saved_model"]) / "assets" / "model_facts.json").read_text())
+    if facts["compute_precision"] != "float32":
+        assume_frozen_weights()
 
     settings = plan["settings"]
     loaded = tf.saved_model.load(job["saved_model"])
     serve, by_ids = loaded.signatures["serving_default"], loaded.signatures["predict_ids"]
-    facts = json.loads((Path(job["saved_model"]) / "assets" / "model_facts.json").read_text())
     precision, texts, ids, results = facts["compute_precision"], plan["texts"], plan["ids"], []
 
     def strings(batch):
@@ -224,7 +232,8 @@ def saved_model(job: dict, plan: dict) -> list[dict]:
             path="SavedModel serving_default" if kind == "strings" else "SavedModel predict_ids",
             precision=precision, requested=precision, input=kind, batch=batch_size,
             seq=mean_length(batches),  # serving_default cuts a batch to its longest text
-            runs=runs))
+            runs=runs, note=(f"{FROZEN_WEIGHTS_ENV}=1" if os.environ.get(FROZEN_WEIGHTS_ENV) == "1"
+                         else "")))
     return results
 
 
