@@ -122,3 +122,18 @@ def test_unreachable_hub_url_is_one_clear_line(tmp_path):
     assert len(lines) == 1, out.stdout + out.stderr
     assert "need the network" in lines[0] and "preset" in lines[0]
     assert "Traceback" not in out.stdout
+
+
+def test_saved_variables_are_read_without_loading_the_graph(tiny_handle, tmp_path):
+    """The checkpoint reader gives every variable of the encoder SavedModel, with the values
+    `tf.saved_model.load` restores; a directory without a SavedModel is named in the error."""
+    from bert_keras.hub.saved_variables import read_saved_variables
+
+    read = read_saved_variables(tiny_handle / "encoder")
+    loaded = {v.name.split(":")[0]: v.numpy() for v in tf.saved_model.load(
+        str(tiny_handle / "encoder")).variables}
+    assert read.keys() == loaded.keys() and len(read) > 30
+    for name, value in loaded.items():
+        np.testing.assert_array_equal(read[name], value, err_msg=name)
+    with pytest.raises(HandleError, match=str(tmp_path)):
+        read_saved_variables(tmp_path)

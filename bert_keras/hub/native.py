@@ -6,13 +6,13 @@ mask). Handles written by bert_keras record their architecture (`bert_keras_hand
 and their variables carry `BertEncoder`'s own names, so the same network can be built in
 tf_keras under any dtype policy and given the handle's weights, one to one by name:
 
-    encoder SavedModel --tf.saved_model.load--> variables by name
+    encoder SavedModel --read_saved_variables--> variables by name
     handle config --build_bert_encoder (under a dtype policy)--> BertEncoder --assign-->
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import tensorflow as tf
@@ -44,21 +44,24 @@ def can_rebuild(info: dict[str, Any]) -> bool:
     return bool(info.get("config"))
 
 
-def copy_variables(source: Iterable[tf.Variable], encoder: Any, origin: str) -> None:
-    """Assigns `source` variables to the same-named variables of `encoder` (cast to their
+def copy_variables(source: Mapping[str, Any] | Iterable[tf.Variable], encoder: Any,
+                   origin: str) -> None:
+    """Assigns the `source` values to the same-named variables of `encoder` (cast to their
     dtype).
 
     Args:
-        source: variables of a BertEncoder-built network (a loaded TF-Hub encoder, or the
-            encoder of a trained model); non-float ones (`do_lower_case`) are ignored.
+        source: the weights of a BertEncoder-built network, by variable name (a handle's
+            `read_saved_variables`), or its variables (the encoder of a trained model);
+            non-float ones (`do_lower_case`) are ignored.
         encoder: a built `networks.BertEncoder`.
         origin: named in errors (the handle or model the variables come from).
 
     Raises:
         HandleError: the variables do not map one to one, or a shape differs.
     """
-    floats = [v for v in source if v.dtype.is_floating]
-    by_key = {variable_key(v.name): v for v in floats}
+    named = source.items() if isinstance(source, Mapping) else ((v.name, v) for v in source)
+    floats = [(name, value) for name, value in named if tf.as_dtype(value.dtype).is_floating]
+    by_key = {variable_key(name): value for name, value in floats}
     target = {variable_key(v.name): v for v in encoder.variables}
     if len(by_key) != len(floats) or by_key.keys() != target.keys():
         raise HandleError(f"{origin}: its variables do not map onto networks.BertEncoder "
@@ -103,6 +106,7 @@ def build_native_encoder(config: dict[str, Any], weights_from: str | None = None
     use_byte_mask_dropout(encoder)  # the attention dropout's sampling is a hot spot
     use_fused_dense(encoder)  # one fused matmul + bias + gelu instead of einsum and 6 ops
     if weights_from is not None:
-        loaded = tf.saved_model.load(str(weights_from))
-        copy_variables(loaded.variables, encoder, str(weights_from))
+        from bert_keras.hub.saved_variables import read_saved_variables
+
+        copy_variables(read_saved_variables(weights_from), encoder, str(weights_from))
     return encoder
