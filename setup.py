@@ -80,5 +80,5 @@ setup(
     packages=find_packages(include=["bert_keras", "bert_keras.*"]),
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
-    entry_points={"console_scripts": ["bert-keras=bert_keras.cli:main"]},
+    entry_points={"console_scripts": ["bert-keras=bert_keras.cli:run"]},
 )

@@ -139,3 +139,22 @@ def test_bad_data_is_one_line_error(tiny_handle, tmp_path):
     assert lines[0].startswith("bert-keras train: error: ")
     assert f"{path}:12: empty text" in lines[0]
     assert not output.exists()
+
+
+@pytest.mark.parametrize("user_value, keras3_loaded", [(None, False), ("0", True)])
+def test_command_process_starts_tensorflow_without_keras_3(user_value, keras3_loaded):
+    """`bert-keras` (cli.run) asks TensorFlow for tf_keras, so Keras 3 is never imported
+    in its process; a value the user set wins."""
+    probe = ("import atexit, sys\n"
+             "from bert_keras import cli\n"
+             "atexit.register(lambda: print('keras3' if 'keras.src' in sys.modules else "
+             "'no-keras3'))\n"
+             "cli.main = lambda: __import__('tensorflow') and 0\n"
+             "cli.run()\n")
+    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+    if user_value is not None:
+        env["TF_USE_LEGACY_KERAS"] = user_value
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == ("keras3" if keras3_loaded else "no-keras3")
