@@ -3,7 +3,10 @@ executed top to bottom (FAST = True injected after the parameters cell) with nbc
 
 Each execution runs in its own temporary working directory against the prepared presets
 and datasets ($BERT_KERAS_HOME), fails on the first cell error, and has a deadline for the
-whole notebook (not only per cell).
+whole notebook (not only per cell). When notebook 01 ran before them in this session,
+notebooks 02 and 03 run in its working directory with `RUN_DIR` set to its run, as in one
+Colab session following the series (the run's data paths are relative to that directory),
+instead of training their own (40 s each).
 """
 
 from __future__ import annotations
@@ -21,6 +24,10 @@ NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 GITHUB_REPO = "bert-keras/bert_keras"
 COLAB_URL = "https://colab.research.google.com/github/{repo}/blob/main/notebooks/{name}"
 FAST_CELL = "FAST = True  # injected by tests/test_notebooks.py"
+# Notebook 01 trains into this directory of its working directory; 02 and 03 take a run.
+SENTIMENT_RUN = "runs/sentiment"
+TAKES_A_RUN = ("02_tf_serving.ipynb", "03_tflite.ipynb")
+_sentiment_workdirs: list[Path] = []  # notebook 01's working directory, once it has run
 # Whole-notebook deadline. FAST runs take one to three minutes on 2 idle cores; the margin
 # covers a machine shared with other jobs.
 NOTEBOOK_TIMEOUT_S = 900
@@ -78,22 +85,27 @@ def test_colab_install_cell_and_parameters_cell(path):
         f"{path.name}: the parameters cell must default to FAST = False"
 
 
-def _with_fast(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The notebook with `FAST = True` in a new cell right after the parameters cell."""
+def _with_fast(notebook: nbformat.NotebookNode,
+               run_dir: Path | None = None) -> nbformat.NotebookNode:
+    """The notebook with `FAST = True` (and `RUN_DIR`, when given) in a new cell right after
+    the parameters cell."""
     index = next(i for i, cell in enumerate(notebook.cells)
                  if "parameters" in cell.metadata.get("tags", []))
-    injected = nbformat.v4.new_code_cell(FAST_CELL, id="injected-parameters")
+    source = FAST_CELL + (f"\nRUN_DIR = {str(run_dir)!r}" if run_dir is not None else "")
+    injected = nbformat.v4.new_code_cell(source, id="injected-parameters")
     injected.metadata["tags"] = ["injected-parameters"]
     notebook.cells.insert(index + 1, injected)
     return notebook
 
 
-def run_notebook(path: Path, workdir: Path, deadline_s: float) -> nbformat.NotebookNode:
-    """Executes the notebook in `workdir` cell by cell; raises on the first failing cell
-    or when the whole notebook passes `deadline_s`."""
+def run_notebook(path: Path, workdir: Path, deadline_s: float,
+                 run_dir: Path | None = None) -> nbformat.NotebookNode:
+    """Executes the notebook in `workdir` cell by cell (with `RUN_DIR = run_dir` when
+    given); raises on the first failing cell or when the whole notebook passes
+    `deadline_s`."""
     from nbclient import NotebookClient
 
-    notebook = _with_fast(_read(path))
+    notebook = _with_fast(_read(path), run_dir)
     client = NotebookClient(notebook, kernel_name="python3", allow_errors=False,
                             resources={"metadata": {"path": str(workdir)}})
     end = time.monotonic() + deadline_s
@@ -127,11 +139,17 @@ def _text_outputs(notebook: nbformat.NotebookNode) -> str:
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_notebook_runs_top_to_bottom(path, tmp_path, capsys):
+    workdir, run_dir = tmp_path, None
+    if path.name in TAKES_A_RUN and _sentiment_workdirs:
+        workdir, run_dir = _sentiment_workdirs[0], Path(SENTIMENT_RUN)
     started, cpu = time.monotonic(), _children_cpu_s()
-    executed = run_notebook(path, tmp_path, NOTEBOOK_TIMEOUT_S)
+    executed = run_notebook(path, workdir, NOTEBOOK_TIMEOUT_S, run_dir)
     seconds, cpu = time.monotonic() - started, _children_cpu_s() - cpu
+    if path.name == NOTEBOOKS[0].name and (tmp_path / SENTIMENT_RUN / "model").is_dir():
+        _sentiment_workdirs.append(tmp_path)
     with capsys.disabled():  # the kernel's CPU time says more than wall time on a busy machine
-        print(f"\n{path.name}: executed in {seconds:.1f} s (kernel CPU {cpu:.1f} s)")
+        given = f", on notebook 01's run in {workdir}" if run_dir is not None else ""
+        print(f"\n{path.name}: executed in {seconds:.1f} s (kernel CPU {cpu:.1f} s{given})")
     text = _text_outputs(executed)
     assert "Traceback" not in text
     if path.name == "02_tf_serving.ipynb":  # which serving path ran is said, never silent
