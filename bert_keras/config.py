@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,11 @@ import yaml
 from bert_keras.errors import BertKerasError
 
 TASKS = ("classify", "aspect")
+# Settings naming files that are read again after training (exports measure on the run's
+# data), from whatever directory that runs in.
+DATA_PATHS = ("train", "validation", "test", "aspect_lexicon")
+HANDLE_PATHS = ("encoder", "preprocessor")
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
 def _read_lexicon(path: Path) -> dict[str, list[str]]:
@@ -219,6 +226,21 @@ class TrainConfig:
                 kind = self.loss
             values["loss"] = f"{kind.__module__}:{kind.__qualname__}"
         return values
+
+    def with_absolute_paths(self) -> TrainConfig:
+        """A copy whose data files, and encoder/preprocessor directories, are absolute.
+
+        A run's `config.yaml` is read again from other working directories (an export in
+        another notebook, TF Serving warm-up), where a relative path names nothing. Preset
+        names and URLs stay as they are; so does a handle that is no local path.
+        """
+        changes = {name: os.path.abspath(os.path.expanduser(getattr(self, name)))
+                   for name in DATA_PATHS if getattr(self, name)}
+        for name in HANDLE_PATHS:
+            value = getattr(self, name)
+            if value and not _URL.match(value) and Path(value).expanduser().exists():
+                changes[name] = os.path.abspath(os.path.expanduser(value))
+        return dataclasses.replace(self, **changes)
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False),

@@ -82,6 +82,7 @@ def train(config: TrainConfig | dict[str, Any]) -> TrainResult:
     started = time.monotonic()
     strategy = create_strategy(config.strategy, config.tpu)
     data = load_run_data(config)  # every bad row is found before anything trains
+    config = config.with_absolute_paths()  # errors above name the paths as the user gave them
     run_dir = Path(config.output or default_output(config, data.name))
     if config.batch_size < strategy.num_replicas_in_sync:
         raise BertKerasError(f"batch_size {config.batch_size} is the global batch: it must be "
@@ -201,7 +202,9 @@ def _check_resume(run_dir: Path, config: TrainConfig) -> None:
     previous = run_dir / "config.yaml"
     if not previous.exists():
         return
-    old = TrainConfig.from_yaml(previous)
+    # Runs saved before paths were stored absolute resolve against this directory, as they
+    # did when they were written.
+    old = TrainConfig.from_yaml(previous).with_absolute_paths()
     # How the work is distributed does not change the run: a backup resumes under any.
     same = dataclasses.replace(old, strategy=config.strategy, tpu=config.tpu) == config
     if (run_dir / "backup").exists() and not same:

@@ -42,11 +42,12 @@ def data(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def run(tiny_handle, data, tmp_path_factory) -> Path:
     output = tmp_path_factory.mktemp("cli-run") / "run"
-    result = _ok(cli("train", "--encoder", tiny_handle, "--train", data / "train.csv",
-                     "--test", data / "test.csv", "--epochs", "2", "--batch-size", "8",
+    # Data named relative to the working directory, as users type it.
+    result = _ok(cli("train", "--encoder", tiny_handle, "--train", "train.csv",
+                     "--test", "test.csv", "--epochs", "2", "--batch-size", "8",
                      "--max-seq-length", "32", "--learning-rate", "5e-3",
                      "--early-stopping-patience", "0", "--pooler", "mean",
-                     "--output", output))
+                     "--output", output, cwd=data))
     assert "test results:" in result.stdout and f"run directory: {output}" in result.stdout
     return output
 
@@ -58,6 +59,19 @@ def test_train_writes_the_run(run):
     summary = json.loads((run / "metrics.json").read_text())
     assert summary["test"]["num_examples"] == 30
     assert json.loads((run / "labels.json").read_text())["labels"] == LABELS
+
+
+def test_the_run_finds_its_data_from_another_directory(run, data):
+    """config.yaml stores absolute data paths: exports read the run's texts from anywhere."""
+    from bert_keras.config import TrainConfig
+    from bert_keras.export.tflite_report import read_export_data
+
+    saved = TrainConfig.from_yaml(run / "config.yaml")
+    assert (saved.train, saved.test) == (str(data / "train.csv"), str(data / "test.csv"))
+    assert Path.cwd() != data
+    export_data = read_export_data(run)
+    assert export_data.note is None
+    assert (export_data.eval_name, len(export_data.eval_texts)) == ("test", 30)
 
 
 def test_evaluate_writes_metrics_and_plots(run, data):

@@ -91,3 +91,24 @@ def test_different_settings_do_not_resume(tiny_handle, tmp_path):
     other = TrainConfig(**{**config.to_dict(), "learning_rate": 1e-3})
     with pytest.raises(BertKerasError, match="interrupted run with other settings"):
         train(other)
+
+
+def test_config_paths_are_stored_absolute(tmp_path, monkeypatch):
+    """Data files and local handles become absolute; preset names and URLs stay."""
+    from bert_keras.config import TrainConfig
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "encoder").mkdir()
+    config = TrainConfig(train="data/train.csv", test="../test.csv", encoder="encoder")
+    absolute = config.with_absolute_paths()
+    assert absolute.train == str(tmp_path / "data" / "train.csv")
+    assert absolute.test == str(tmp_path.parent / "test.csv")
+    assert absolute.encoder == str(tmp_path / "encoder")
+    assert absolute.with_absolute_paths() == absolute
+    url = "https://tfhub.dev/tensorflow/bert_en_uncased_L-12_H-768_A-12/4"
+    for handle in ("minilm-l6-uncased", url):
+        assert TrainConfig(encoder=handle).with_absolute_paths().encoder == handle
+    # A run saved with relative paths (before they were stored absolute) still resumes
+    # from the directory it was started in.
+    config.save(tmp_path / "config.yaml")
+    assert TrainConfig.from_yaml(tmp_path / "config.yaml").with_absolute_paths() == absolute
