@@ -193,7 +193,9 @@ def _read_options(args: argparse.Namespace, model) -> dict:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    from bert_keras.data.readers import read_examples
+    from bert_keras.data.readers import check_source, read_examples
+
+    check_source(args.data)  # before TensorFlow and the model load, which take seconds
     from bert_keras.models.classifier import Classifier
     from bert_keras.training import evaluate
 
@@ -210,6 +212,10 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 
 def _predict(args: argparse.Namespace) -> None:
+    from bert_keras.data.readers import check_source
+
+    if args.input != "-":
+        check_source(args.input)  # before TensorFlow and the model load, which take seconds
     from bert_keras.models.classifier import Classifier
     from bert_keras.prediction import read_inputs, write_predictions
 

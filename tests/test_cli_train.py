@@ -155,6 +155,18 @@ def test_bad_data_is_one_line_error(tiny_handle, tmp_path):
     assert not output.exists()
 
 
+@pytest.mark.parametrize("command, flag", [("predict", "--input"), ("evaluate", "--data")])
+def test_unreadable_input_fails_before_the_model_loads(command, flag, tmp_path):
+    """The input is checked first: the model path here does not even exist."""
+    texts = tmp_path / "reviews.txt"
+    texts.write_text("great drug\n", encoding="utf-8")
+    result = cli(command, "--model", tmp_path / "no-such-run", flag, texts, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (
+        f"bert-keras {command}: error: {texts}: cannot tell the format from the suffix "
+        "'.txt'; pass file_format, one of csv, tsv, jsonl, folder")
+
+
 @pytest.mark.parametrize("user_value, keras3_loaded", [(None, False), ("0", True)])
 def test_command_process_starts_tensorflow_without_keras_3(user_value, keras3_loaded):
     """`bert-keras` (cli.run) asks TensorFlow for tf_keras, so Keras 3 is never imported

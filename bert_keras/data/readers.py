@@ -68,14 +68,7 @@ def read_examples(
     """
     path = Path(source)
     name = str(path)
-    if not path.exists():
-        raise DataError(f"{name}: no such file or directory")
-    fmt = file_format or detect_format(path)
-    if fmt not in FORMATS:
-        raise DataError(f"{name}: unknown file format {fmt!r}; use one of {', '.join(FORMATS)}")
-    if (fmt == "folder") != path.is_dir():
-        kind = "a directory" if path.is_dir() else "a file"
-        raise DataError(f"{name}: is {kind}, which the {fmt!r} format cannot read")
+    fmt = check_source(path, file_format)
     opts = _options(text_column, text_pair_column, label_column, label_separator, clean,
                     require_labels, known_labels)
     if fmt == "folder":
@@ -87,6 +80,31 @@ def read_examples(
     else:
         records, has_labels = csv_records(path, "," if fmt == "csv" else "\t", opts)
     return _collect(name, records, has_labels, opts, skip_bad_rows)
+
+
+def check_source(source: str | os.PathLike, file_format: str | None = None) -> str:
+    """The format `read_examples` would read `source` as; raises `DataError` if it cannot.
+
+    Cheap (no row is read): commands call it before loading a model, so a mistyped path
+    fails at once.
+
+    Examples:
+    >>> check_source("reviews.txt")
+    Traceback (most recent call last):
+    ...
+    bert_keras.errors.DataError: reviews.txt: no such file or directory
+    """
+    path = Path(source)
+    name = str(path)
+    if not path.exists():
+        raise DataError(f"{name}: no such file or directory")
+    fmt = file_format or detect_format(path)
+    if fmt not in FORMATS:
+        raise DataError(f"{name}: unknown file format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if (fmt == "folder") != path.is_dir():
+        kind = "a directory" if path.is_dir() else "a file"
+        raise DataError(f"{name}: is {kind}, which the {fmt!r} format cannot read")
+    return fmt
 
 
 def from_dataframe(
