@@ -164,7 +164,8 @@ def test_unreadable_input_fails_before_the_model_loads(command, flag, tmp_path):
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip() == (
         f"bert-keras {command}: error: {texts}: cannot tell the format from the suffix "
-        "'.txt'; pass file_format, one of csv, tsv, jsonl, folder")
+        "'.txt'; name a .csv, .tsv, .tab, .jsonl, .ndjson, .json file or a folder of class "
+        "sub-folders (Python callers can pass file_format: csv, tsv, jsonl, folder)")
 
 
 @pytest.mark.parametrize("user_value, keras3_loaded", [(None, False), ("0", True)])

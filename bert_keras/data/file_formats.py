@@ -59,7 +59,9 @@ def detect_format(path: Path) -> str:
     fmt = _SUFFIX_FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise DataError(f"{path}: cannot tell the format from the suffix {path.suffix!r}; "
-                        f"pass file_format, one of {', '.join(FORMATS)}")
+                        f"name a {', '.join(_SUFFIX_FORMATS)} file or a folder of class "
+                        f"sub-folders (Python callers can pass file_format: "
+                        f"{', '.join(FORMATS)})")
     return fmt
 
 
