@@ -48,10 +48,12 @@ GROUPS = ("train", "infer", "sweep")
 FULL = {"max_texts": 0, "batch_size": 32, "max_seq_length": 128, "seed": 42, "warmup": 2,
         "repeats": 3, "train_steps": 4, "infer_steps": {"1": 24, "32": 6},
         "sweep_lengths": [64, 128, 256, 512], "sweep_batches": [8, 32], "sweep_warmup": 1,
-        "sweep_steps": 1, "int8_calibration_texts": 100, "tflite_eval_texts": 16}
+        "sweep_steps": 1, "int8_calibration_texts": 100, "tflite_eval_texts": 16,
+        "tflite_rounds": 9}
+# Exports as in the full run: --quick reuses (or fills) their cache.
 QUICK = {**FULL, "max_texts": 64, "warmup": 1, "repeats": 2, "train_steps": 1,
          "infer_steps": {"1": 2, "32": 1}, "sweep_lengths": [64], "sweep_batches": [8],
-         "sweep_steps": 1}  # exports as in the full run: --quick reuses (or fills) their cache
+         "sweep_steps": 1, "tflite_rounds": 2}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -213,6 +215,9 @@ def measure(args, settings: dict, runner: Runner) -> dict:
         for quantize in QUANTIZATIONS if exports else ():
             runner.run(f"infer-tflite-{quantize}", "tflite_infer", quantize=quantize,
                        bundle=exports["tflite"][quantize]["path"], batches=batches)
+        if exports:
+            runner.run("infer-tflite-in-turns", "tflite_in_turns",
+                       bundles={q: exports["tflite"][q]["path"] for q in QUANTIZATIONS})
     if "sweep" in groups:
         for length in settings["sweep_lengths"]:
             runner.run(f"sweep-{length}", "sweep", precision="auto", length=length,

@@ -150,7 +150,7 @@ def targets(rows: list[dict]) -> list[dict]:
             found.append(_ratio_target(
                 f"SavedModel predict_ids within 20% of ONNX Runtime (batch {batch}, {mode})",
                 fastest(find(predict_ids, **pick)), onnx, ONNX_SHARE))
-    lite = find(rows, framework="tflite", batch=1)
+    lite = find(rows, framework="tflite", batch=1, regime="in turns")  # see tflite_in_turns
     found.append(_ratio_target(f"TFLite int8 >= {TFLITE_INT8_SPEEDUP:g}x TFLite float32 "
                                "(batch 1)", fastest(find(lite, precision="int8")),
                                fastest(find(lite, precision="none")), TFLITE_INT8_SPEEDUP))

@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from speed.common import cores, repeated
+from speed.common import cores, repeated, timed
 from speed.plans import INPUT_NAMES, mean_length, pad
 from speed.results import measurement
 
@@ -159,6 +159,48 @@ def _batched(model_file: Path, single: _Runner, ids, batch_size: int, seq: int):
         return single, f"batch {batch_size}: {batch_size} single calls (resized model " \
                        "differs from single calls)"
     return batched, f"batch {batch_size}: inputs resized to [{batch_size}, {seq}]"
+
+
+def tflite_in_turns(job: dict, plan: dict) -> list[dict]:
+    """Batch-1 examples/s of every TFLite bundle, measured in turns in one process.
+
+    This VM's speed drifts within seconds, and a bundle's own job times 72 single calls:
+    the int8 / float32 ratio of those jobs was 1.51x in the 2026-12-04 run, and 2.3x, 4.4x
+    and 2.4x when the same bundles were timed again minutes later. Here each round times
+    every bundle on the same slice of examples, one after the other, and the rounds cycle
+    through the repetitions' slices, so a slow spell slows every bundle alike. The issue's
+    TFLite target is read from these rows; `tflite_rounds` in the run's settings sets how
+    many rounds.
+    """
+
+    from bert_keras.lite.classifier import MODEL_FILE, MODEL_JSON, _interpreter
+
+    settings, ids = plan["settings"], plan["ids"]
+    runners = {}
+    for quantize, bundle in job["bundles"].items():
+        seq = int(json.loads((Path(bundle) / MODEL_JSON).read_text())["seq_length"])
+        runners[quantize] = (_Runner(_interpreter(Path(bundle) / MODEL_FILE, cores()), 1, seq),
+                             seq)
+    batches = plan["infer"]["fixed"]["1"]
+    warmup, repeats = settings["warmup"], settings["repeats"]
+    steps = (len(batches) - warmup) // repeats
+    slices = [batches[warmup + r * steps:warmup + (r + 1) * steps] for r in range(repeats)]
+    for runner, seq in runners.values():
+        for batch in batches[:warmup]:
+            runner.run(pad(ids, batch["indices"], seq))
+    runs = {quantize: [] for quantize in runners}
+    rounds = settings["tflite_rounds"]
+    for round_ in range(rounds):
+        for quantize, (runner, seq) in runners.items():
+            runs[quantize].append(timed(
+                lambda b, r=runner, n=seq: r.run(pad(ids, b["indices"], n)),
+                slices[round_ % repeats], _size))
+    return [measurement(
+        task="infer", table="fixed", regime="in turns", framework="tflite",
+        path=f"TFLite {quantize}, in turns", precision=quantize, input="ids", batch=1,
+        seq=seq, runs=runs[quantize],
+        note=f"the {len(runners)} bundles in turns in one process, {rounds} rounds")
+        for quantize, (_, seq) in runners.items()]
 
 
 class _Runner:

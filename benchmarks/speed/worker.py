@@ -30,6 +30,7 @@ KINDS = {
     "onnx_convert": ("speed.runtime_worker", "onnx_convert", "speed.runtime_worker"),
     "onnx_infer": ("speed.runtime_worker", "onnx_infer", "speed.runtime_worker"),
     "tflite_infer": ("speed.runtime_worker", "tflite_infer", "speed.runtime_worker"),
+    "tflite_in_turns": ("speed.runtime_worker", "tflite_in_turns", "speed.runtime_worker"),
 }
 
 
