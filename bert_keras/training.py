@@ -206,7 +206,8 @@ def _check_resume(run_dir: Path, config: TrainConfig) -> None:
     # did when they were written.
     old = TrainConfig.from_yaml(previous).with_absolute_paths()
     # How the work is distributed does not change the run: a backup resumes under any.
-    same = dataclasses.replace(old, strategy=config.strategy, tpu=config.tpu) == config
+    same = (dataclasses.replace(old, strategy=config.strategy, tpu=config.tpu)
+            == config.with_absolute_paths())
     if (run_dir / "backup").exists() and not same:
         raise BertKerasError(
             f"{run_dir} holds an interrupted run with other settings; rerun the same command "
