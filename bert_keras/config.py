@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,6 @@ TASKS = ("classify", "aspect")
 # data), from whatever directory that runs in.
 DATA_PATHS = ("train", "validation", "test", "aspect_lexicon")
 HANDLE_PATHS = ("encoder", "preprocessor")
-_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
 def _read_lexicon(path: Path) -> dict[str, list[str]]:
@@ -231,14 +229,15 @@ class TrainConfig:
         """A copy whose data files, and encoder/preprocessor directories, are absolute.
 
         A run's `config.yaml` is read again from other working directories (an export in
-        another notebook, TF Serving warm-up), where a relative path names nothing. Preset
-        names and URLs stay as they are; so does a handle that is no local path.
+        another notebook, TF Serving warm-up), where a relative path names nothing. A handle
+        changes only where it names an existing local path, which `resolve_handle` prefers
+        too; preset names and URLs stay as they are.
         """
         changes = {name: os.path.abspath(os.path.expanduser(getattr(self, name)))
                    for name in DATA_PATHS if getattr(self, name)}
         for name in HANDLE_PATHS:
             value = getattr(self, name)
-            if value and not _URL.match(value) and Path(value).expanduser().exists():
+            if value and Path(value).expanduser().exists():
                 changes[name] = os.path.abspath(os.path.expanduser(value))
         return dataclasses.replace(self, **changes)
 

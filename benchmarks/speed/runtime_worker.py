@@ -172,7 +172,6 @@ def tflite_in_turns(job: dict, plan: dict) -> list[dict]:
     TFLite target is read from these rows; `tflite_rounds` in the run's settings sets how
     many rounds.
     """
-
     from bert_keras.lite.classifier import MODEL_FILE, MODEL_JSON, _interpreter
 
     settings, ids = plan["settings"], plan["ids"]
