@@ -18,8 +18,11 @@ truncated longest-first as Hugging Face's tokenizers do.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +41,26 @@ MASKED_LM_FILE = "masked_lm.npz"
 # 2: dropout ops carry fixed seeds (reproducible fine-tuning); 3: the preprocessor turns
 # words of more than 100 characters (not UTF-8 bytes) into [UNK], as Hugging Face does.
 HANDLE_FORMAT = 3
+# What tf_keras's legacy `save_model` logs for any model that was never compiled: it
+# tries to build the compiled loss and metrics, fails on `None`, and says so as if a
+# loaded model had been compiled. Nothing here is compiled or loaded.
+_UNCOMPILED_SAVE_WARNING = "Compiled the loaded model, but the compiled metrics"
+
+
+class _DropUncompiledSaveWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(_UNCOMPILED_SAVE_WARNING)
+
+
+@contextlib.contextmanager
+def _quiet_uncompiled_save() -> Iterator[None]:
+    """Drops only that misleading warning from TensorFlow's logger while it lasts."""
+    drop, logger = _DropUncompiledSaveWarning(), tf.get_logger()
+    logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop)
 _CHARACTER_WORD_LIMIT = 3  # the first format whose word limit counts characters
 
 
@@ -69,7 +92,8 @@ def export_encoder(encoder, export_dir: str | Path, *, vocab_file: str | Path,
     core_model = keras.Model(inputs=inputs, outputs=outputs)
     core_model.vocab_file = tf.saved_model.Asset(str(vocab_file))
     core_model.do_lower_case = tf.Variable(do_lower_case, trainable=False)
-    core_model.save(str(export_dir), include_optimizer=False, save_format="tf")
+    with _quiet_uncompiled_save():
+        core_model.save(str(export_dir), include_optimizer=False, save_format="tf")
 
 
 def create_preprocessing(*, vocab_file: str, do_lower_case: bool,
@@ -111,7 +135,8 @@ def export_preprocessor(export_dir: str | Path, *, vocab_file: str | Path,
         do_lower_case=do_lower_case,
         default_seq_length=default_seq_length,
     )
-    preprocessing.save(str(export_dir), include_optimizer=False, save_format="tf")
+    with _quiet_uncompiled_save():
+        preprocessing.save(str(export_dir), include_optimizer=False, save_format="tf")
 
 
 def write_handle(out_dir: str | Path, *, encoder, config: EncoderConfig,
