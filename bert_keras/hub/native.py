@@ -99,12 +99,14 @@ def build_native_encoder(config: dict[str, Any], weights_from: str | None = None
     from bert_keras.convert.encoder_config import EncoderConfig, build_bert_encoder
     from bert_keras.layers.byte_mask_dropout import use_byte_mask_dropout
     from bert_keras.layers.fused_dense import use_fused_dense
+    from bert_keras.layers.matmul_attention import use_matmul_attention
     from bert_keras.precision import policy_scope
 
     with policy_scope(precision, variables_in_compute_dtype):
         encoder = build_bert_encoder(EncoderConfig.from_dict(config))
     use_byte_mask_dropout(encoder)  # the attention dropout's sampling is a hot spot
     use_fused_dense(encoder)  # one fused matmul + bias + gelu instead of einsum and 6 ops
+    use_matmul_attention(encoder)  # batched matmuls instead of oneDNN's slower einsums
     if weights_from is not None:
         from bert_keras.hub.saved_variables import read_saved_variables
 
