@@ -22,6 +22,8 @@ import numbers
 import tensorflow as tf
 import tf_keras as keras
 
+from bert_keras.layers.switch import switch_layers
+
 _LEVELS = 256  # one byte per element
 
 
@@ -88,9 +90,4 @@ def use_byte_mask_dropout(network: tf.Module) -> int:
     Returns:
         How many layers were switched.
     """
-    switched = 0
-    for module in network.submodules:
-        if type(module) is keras.layers.Dropout:
-            module.__class__ = ByteMaskDropout
-            switched += 1
-    return switched
+    return switch_layers(network, keras.layers.Dropout, ByteMaskDropout)

@@ -27,6 +27,8 @@ import re
 import tensorflow as tf
 import tf_keras as keras
 
+from bert_keras.layers.switch import switch_layers
+
 _EQUATION = re.compile(r"^([a-z]+),([a-z]+)->([a-z]+)$")
 
 
@@ -105,12 +107,9 @@ def use_fused_dense(network: tf.Module) -> int:
     Returns:
         How many layers were switched.
     """
-    switched = 0
-    for module in network.submodules:
-        if type(module) is keras.layers.EinsumDense and matmul_split(
-                module.equation, module.bias_axes) is not None:
-            module.__class__ = MatMulDense
-            switched += 1
+    switched = switch_layers(
+        network, keras.layers.EinsumDense, MatMulDense,
+        lambda dense: matmul_split(dense.equation, dense.bias_axes) is not None)
     for module in network.submodules:
         dense = getattr(module, "_intermediate_dense", None)
         activation = getattr(module, "_intermediate_activation_layer", None)

@@ -22,6 +22,8 @@ import math
 import tensorflow as tf
 import tf_keras as keras
 
+from bert_keras.layers.switch import switch_layers
+
 # The equations MultiHeadAttention builds for rank-4 projections attending over axis 1.
 _SCORES_EQUATION = "aecd,abcd->acbe"
 _COMBINE_EQUATION = "acbe,aecd->abcd"
@@ -64,9 +66,4 @@ def use_matmul_attention(network: tf.Module) -> int:
     Returns:
         How many layers were switched.
     """
-    switched = 0
-    for module in network.submodules:
-        if type(module) is keras.layers.MultiHeadAttention:
-            module.__class__ = MatMulAttention
-            switched += 1
-    return switched
+    return switch_layers(network, keras.layers.MultiHeadAttention, MatMulAttention)
