@@ -16,8 +16,7 @@ LABELS = ["negative", "neutral", "positive"]
 
 
 def _layer_pair(cls_a, cls_b, **kwargs):
-    a, b = cls_a(num_heads=3, key_dim=4, **kwargs), cls_b(num_heads=3, key_dim=4, **kwargs)
-    return a, b
+    return cls_a(num_heads=3, key_dim=4, **kwargs), cls_b(num_heads=3, key_dim=4, **kwargs)
 
 
 @pytest.mark.parametrize("precision,atol", [("float32", 1e-6), ("bfloat16", 0.0)])

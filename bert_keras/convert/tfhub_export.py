@@ -41,27 +41,26 @@ MASKED_LM_FILE = "masked_lm.npz"
 # 2: dropout ops carry fixed seeds (reproducible fine-tuning); 3: the preprocessor turns
 # words of more than 100 characters (not UTF-8 bytes) into [UNK], as Hugging Face does.
 HANDLE_FORMAT = 3
+_CHARACTER_WORD_LIMIT = 3  # the first format whose word limit counts characters
 # What tf_keras's legacy `save_model` logs for any model that was never compiled: it
 # tries to build the compiled loss and metrics, fails on `None`, and says so as if a
 # loaded model had been compiled. Nothing here is compiled or loaded.
 _UNCOMPILED_SAVE_WARNING = "Compiled the loaded model, but the compiled metrics"
 
 
-class _DropUncompiledSaveWarning(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith(_UNCOMPILED_SAVE_WARNING)
+def _not_the_uncompiled_save_warning(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith(_UNCOMPILED_SAVE_WARNING)
 
 
 @contextlib.contextmanager
 def _quiet_uncompiled_save() -> Iterator[None]:
     """Drops only that misleading warning from TensorFlow's logger while it lasts."""
-    drop, logger = _DropUncompiledSaveWarning(), tf.get_logger()
-    logger.addFilter(drop)
+    logger = tf.get_logger()
+    logger.addFilter(_not_the_uncompiled_save_warning)
     try:
         yield
     finally:
-        logger.removeFilter(drop)
-_CHARACTER_WORD_LIMIT = 3  # the first format whose word limit counts characters
+        logger.removeFilter(_not_the_uncompiled_save_warning)
 
 
 def word_length_unit(handle_info: dict[str, Any]) -> str:
